@@ -1,0 +1,357 @@
+//! A small, bounded XML tree reader over quick-xml, shared by every XML format of this crate.
+//!
+//! It owns the limits that make untrusted XML safe to read: input size, element depth, element count, attribute
+//! count and text size, all checked while reading (never after). It refuses DTDs (so no entity expansion), resolves
+//! only the predefined entities and character references, resolves namespaces, and records the line:column of
+//! every element so that the format parsers can name the place of a defect. Mismatched end tags are an error in
+//! strict mode and a reported repair in lenient mode (real SPIFs in the wild contain them).
+
+use std::fmt;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::error::Error;
+use crate::{Mode, Repair};
+
+/// Namespace of the `xml:` prefix (fixed by the XML namespaces recommendation).
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Bounds applied while reading one XML document.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub max_bytes: usize,
+    pub max_depth: usize,
+    pub max_elements: usize,
+    pub max_attributes: usize,
+}
+
+/// A line:column position in the input (both 1-based; columns count bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// Line, from 1.
+    pub line: u32,
+    /// Column in bytes, from 1.
+    pub column: u32,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// One attribute: its name as written (`xml:lang`, `URI`) and its unescaped value.
+#[derive(Debug, Clone)]
+pub(crate) struct Attr {
+    pub name: String,
+    pub value: String,
+}
+
+/// One element of the tree.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Element {
+    /// Local name (without prefix).
+    pub name: String,
+    /// Resolved namespace URI, if any.
+    pub ns: Option<String>,
+    pub attrs: Vec<Attr>,
+    pub children: Vec<Element>,
+    /// Concatenated character data directly inside this element.
+    pub text: String,
+    pub pos: Pos,
+}
+
+impl Element {
+    /// The value of the attribute written `name` (exact match).
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|a| a.name == name).map(|a| a.value.as_str())
+    }
+
+    /// The value of the attribute whose name matches `name` ignoring ASCII case, with its name as written.
+    pub fn attr_ignore_case(&self, name: &str) -> Option<(&str, &str)> {
+        self.attrs
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
+            .map(|a| (a.name.as_str(), a.value.as_str()))
+    }
+
+    /// Child elements with local name `name`.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The first child element with local name `name`.
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// Text content with surrounding white space removed.
+    pub fn trimmed_text(&self) -> &str {
+        self.text.trim()
+    }
+}
+
+/// Reads `input` into a tree, enforcing `limits`. Returns the root element and the repairs made (lenient only).
+pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element, Vec<Repair>), Error> {
+    if input.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::Empty);
+    }
+    if input.len() > limits.max_bytes {
+        return Err(Error::TooLarge { size: input.len(), limit: limits.max_bytes });
+    }
+    let mut reader = Reader::from_reader(input);
+    {
+        let config = reader.config_mut();
+        config.check_end_names = false;
+        config.expand_empty_elements = false;
+        config.check_comments = true;
+        config.trim_text(false);
+    }
+    let mut tree = TreeBuilder {
+        input,
+        limits,
+        mode,
+        stack: Vec::new(),
+        root: None,
+        repairs: Vec::new(),
+        lines: LineIndex::default(),
+        elements: 0,
+        ns: Vec::new(),
+    };
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(err) => {
+                let at = usize::try_from(reader.error_position()).unwrap_or(0);
+                let pos = tree.lines.pos(input, at);
+                return Err(Error::Xml { pos, detail: err.to_string() });
+            }
+        };
+        match event {
+            Event::Start(start) => tree.open(&start, before, false)?,
+            Event::Empty(start) => tree.open(&start, before, true)?,
+            Event::End(end) => {
+                let name = String::from_utf8_lossy(end.name().as_ref()).into_owned();
+                tree.close(&name, before)?;
+            }
+            Event::Text(text) => {
+                let text = text.xml10_content().map_err(|e| tree.xml_error(before, e.to_string()))?;
+                tree.text(&text, before)?;
+            }
+            Event::CData(data) => {
+                let text = data.xml10_content().map_err(|e| tree.xml_error(before, e.to_string()))?;
+                tree.text(&text, before)?;
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => {
+                        let name = reference.decode().map_err(|e| tree.xml_error(before, e.to_string()))?;
+                        match &*name {
+                            "lt" => "<".to_owned(),
+                            "gt" => ">".to_owned(),
+                            "amp" => "&".to_owned(),
+                            "apos" => "'".to_owned(),
+                            "quot" => "\"".to_owned(),
+                            other => {
+                                return Err(tree.xml_error(
+                                    before,
+                                    format!("unknown entity `&{other};`: only the five predefined entities are allowed"),
+                                ));
+                            }
+                        }
+                    }
+                    Err(e) => return Err(tree.xml_error(before, e.to_string())),
+                };
+                tree.text(&resolved, before)?;
+            }
+            Event::DocType(_) => {
+                return Err(
+                    tree.xml_error(before, "a DTD is not allowed: remove the <!DOCTYPE> declaration".into())
+                );
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if let Some(open) = tree.stack.last() {
+        let pos = open.pos;
+        let name = open.name.clone();
+        return Err(Error::Xml { pos, detail: format!("element `{name}` is never closed") });
+    }
+    match tree.root {
+        Some(root) => Ok((root, tree.repairs)),
+        None => Err(Error::Empty),
+    }
+}
+
+/// Incremental byte-offset → line:column conversion (inputs are read front to back, so this is linear overall).
+#[derive(Debug, Default)]
+struct LineIndex {
+    offset: usize,
+    line: u32,
+    column: u32,
+}
+
+impl LineIndex {
+    fn pos(&mut self, input: &[u8], at: usize) -> Pos {
+        if self.line == 0 || at < self.offset {
+            *self = LineIndex { offset: 0, line: 1, column: 1 };
+        }
+        let end = at.min(input.len());
+        for &b in input.get(self.offset..end).unwrap_or_default() {
+            if b == b'\n' {
+                self.line = self.line.saturating_add(1);
+                self.column = 1;
+            } else {
+                self.column = self.column.saturating_add(1);
+            }
+        }
+        self.offset = end;
+        Pos { line: self.line, column: self.column }
+    }
+}
+
+struct TreeBuilder<'i> {
+    input: &'i [u8],
+    limits: Limits,
+    mode: Mode,
+    stack: Vec<Element>,
+    root: Option<Element>,
+    repairs: Vec<Repair>,
+    lines: LineIndex,
+    elements: usize,
+    /// Namespace bindings in scope: (depth at which declared, prefix or "" for default, uri).
+    ns: Vec<(usize, String, String)>,
+}
+
+impl TreeBuilder<'_> {
+    fn xml_error(&mut self, at: usize, detail: String) -> Error {
+        let pos = self.lines.pos(self.input, at);
+        Error::Xml { pos, detail }
+    }
+
+    fn open(&mut self, start: &BytesStart<'_>, at: usize, empty: bool) -> Result<(), Error> {
+        let pos = self.lines.pos(self.input, at);
+        let qname = String::from_utf8_lossy(start.name().as_ref()).into_owned();
+        if self.root.is_some() {
+            return Err(Error::Xml {
+                pos,
+                detail: format!("element `{qname}` after the end of the document element"),
+            });
+        }
+        let depth = self.stack.len() + 1;
+        if depth > self.limits.max_depth {
+            return Err(Error::Limit { what: "element depth", limit: self.limits.max_depth, pos: Some(pos) });
+        }
+        self.elements += 1;
+        if self.elements > self.limits.max_elements {
+            return Err(Error::Limit {
+                what: "element count",
+                limit: self.limits.max_elements,
+                pos: Some(pos),
+            });
+        }
+        let mut attrs = Vec::new();
+        for attr in start.attributes().with_checks(true) {
+            let attr = attr.map_err(|e| Error::Xml { pos, detail: e.to_string() })?;
+            if attrs.len() >= self.limits.max_attributes {
+                return Err(Error::Limit {
+                    what: "attributes per element",
+                    limit: self.limits.max_attributes,
+                    pos: Some(pos),
+                });
+            }
+            let name = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+            let value =
+                attr.unescape_value().map_err(|e| Error::Xml { pos, detail: e.to_string() })?.into_owned();
+            if name == "xmlns" {
+                self.ns.push((depth, String::new(), value.clone()));
+            } else if let Some(prefix) = name.strip_prefix("xmlns:") {
+                self.ns.push((depth, prefix.to_owned(), value.clone()));
+            }
+            attrs.push(Attr { name, value });
+        }
+        let (prefix, local) = match qname.split_once(':') {
+            Some((p, l)) => (p.to_owned(), l.to_owned()),
+            None => (String::new(), qname.clone()),
+        };
+        let ns = if prefix == "xml" {
+            Some(XML_NS.to_owned())
+        } else {
+            self.ns
+                .iter()
+                .rev()
+                .find(|(_, p, _)| *p == prefix)
+                .map(|(_, _, uri)| uri.clone())
+                .filter(|u| !u.is_empty())
+        };
+        if ns.is_none() && !prefix.is_empty() {
+            return Err(Error::Xml {
+                pos,
+                detail: format!("namespace prefix `{prefix}` of element `{qname}` is not declared"),
+            });
+        }
+        let element = Element { name: local, ns, attrs, children: Vec::new(), text: String::new(), pos };
+        self.stack.push(element);
+        if empty {
+            self.finish_top(depth);
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, qname: &str, at: usize) -> Result<(), Error> {
+        let pos = self.lines.pos(self.input, at);
+        let depth = self.stack.len();
+        let Some(open) = self.stack.last() else {
+            return Err(Error::Xml {
+                pos,
+                detail: format!("end tag `</{qname}>` without a matching start tag"),
+            });
+        };
+        let local = qname.rsplit_once(':').map_or(qname, |(_, l)| l);
+        if local != open.name {
+            let detail = format!(
+                "end tag `</{qname}>` does not match start tag `{}` opened at {}",
+                open.name, open.pos
+            );
+            match self.mode {
+                Mode::Strict => return Err(Error::Xml { pos, detail }),
+                Mode::Lenient => {
+                    self.repairs.push(Repair { pos: Some(pos), what: format!("{detail}; read as its end") })
+                }
+            }
+        }
+        self.finish_top(depth);
+        Ok(())
+    }
+
+    /// Pops the top element and attaches it to its parent (or makes it the root).
+    fn finish_top(&mut self, depth: usize) {
+        self.ns.retain(|(d, _, _)| *d < depth);
+        if let Some(done) = self.stack.pop() {
+            match self.stack.last_mut() {
+                Some(parent) => parent.children.push(done),
+                None => self.root = Some(done),
+            }
+        }
+    }
+
+    fn text(&mut self, text: &str, at: usize) -> Result<(), Error> {
+        match self.stack.last_mut() {
+            Some(top) => {
+                top.text.push_str(text);
+                Ok(())
+            }
+            None if text.trim().is_empty() => Ok(()),
+            None => Err(self.xml_error(at, "text outside the document element".into())),
+        }
+    }
+}
+
+/// Escapes text for element content or a double-quoted attribute value.
+pub(crate) fn escape(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
