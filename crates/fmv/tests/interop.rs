@@ -63,12 +63,15 @@ fn st0601_vectors_agree_with_klvdata() {
                     Value::Time(t) => assert_eq!(t.micros(), theirs["value"].as_u64().unwrap(), "tag {tag}"),
                     other => panic!("tag {tag}: {other:?}"),
                 },
-                "text" => assert_eq!(value, &Value::Text(theirs["value"].as_str().unwrap().to_owned()), "tag {tag}"),
+                "text" => {
+                    assert_eq!(value, &Value::Text(theirs["value"].as_str().unwrap().to_owned()), "tag {tag}")
+                }
                 "bytes" => assert_eq!(hex(ours.raw), theirs["value"].as_str().unwrap(), "tag {tag}"),
                 "set" => {
                     let nested = SecuritySet::parse_nested(ours.raw).unwrap();
                     let their_items = theirs["items"].as_array().unwrap();
-                    let ours: Vec<(u64, String)> = nested.items().map(|i| (u64::from(i.tag), hex(i.value))).collect();
+                    let ours: Vec<(u64, String)> =
+                        nested.items().map(|i| (u64::from(i.tag), hex(i.value))).collect();
                     let theirs: Vec<(u64, String)> = their_items
                         .iter()
                         .map(|i| (i["tag"].as_u64().unwrap(), i["value"].as_str().unwrap().to_owned()))

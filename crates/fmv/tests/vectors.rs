@@ -46,7 +46,8 @@ fn dynamic_constant_packet_has_the_known_bad_checksum_and_a_security_set() {
 
 #[test]
 fn digest_full_packet() {
-    let bytes = common::hex("060E2B34020B01010E01030101000000 14 0D043C4EADFA 0E04CD6B784E 0F021BC4 01022DC4");
+    let bytes =
+        common::hex("060E2B34020B01010E01030101000000 14 0D043C4EADFA 0E04CD6B784E 0F021BC4 01022DC4");
     assert_eq!(bytes.len(), 37);
     let set = UasDatalinkSet::parse(&bytes).unwrap();
     assert_eq!(set.checksum(), ChecksumStatus::Valid(0x2DC4));
@@ -62,16 +63,24 @@ fn klv_in_mpegts_async_0x06() {
     let (events, demux) = common::demux_bytes(&ts, 1316, ChecksumPolicy::Strict);
     let c = demux.counters();
     assert_eq!(c.packets as usize * 188, ts.len());
-    assert_eq!((c.cc_errors, c.checksum_errors, c.klv_errors, c.pes_errors, c.psi_errors), (0, 0, 0, 0, 0), "{c:?}");
+    assert_eq!(
+        (c.cc_errors, c.checksum_errors, c.klv_errors, c.pes_errors, c.psi_errors),
+        (0, 0, 0, 0, 0),
+        "{c:?}"
+    );
     assert_eq!(c.skipped_bytes, 0);
 
     let pmt = events.iter().find_map(|e| if let Event::Pmt(p) = e { Some(p) } else { None }).unwrap();
     let pids: Vec<(u16, u8)> = pmt.streams.iter().map(|s| (s.pid.value(), s.stream_type)).collect();
     assert_eq!(pids, [(0x100, 0x02), (0x101, 0x06)]);
     assert_eq!(pmt.streams[1].klv_carriage(), Some(KlvCarriage::Asynchronous));
-    assert_eq!(demux.klv_streams().collect::<Vec<_>>(), [(Pid::new(0x101).unwrap(), KlvCarriage::Asynchronous)]);
+    assert_eq!(
+        demux.klv_streams().collect::<Vec<_>>(),
+        [(Pid::new(0x101).unwrap(), KlvCarriage::Asynchronous)]
+    );
 
-    let klv: Vec<_> = events.iter().filter_map(|e| if let Event::Klv(k) = e { Some(k) } else { None }).collect();
+    let klv: Vec<_> =
+        events.iter().filter_map(|e| if let Event::Klv(k) = e { Some(k) } else { None }).collect();
     assert_eq!(klv.len(), 50);
     assert_eq!(c.klv_packets, 50);
     for k in &klv {
