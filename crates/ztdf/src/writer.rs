@@ -1,0 +1,361 @@
+//! The streaming writer: plaintext in through [`std::io::Write`], a ZTDF out to any `Write` (no seeking).
+//! Memory holds one batch of segments (one per thread, two per thread when parallel) whatever the payload
+//! size. The payload entry is written first with a data descriptor; the manifest (which needs every segment
+//! hash) last. Key shares are generated and wrapped up front, so a failure to wrap writes nothing.
+
+use std::io::Write;
+
+use crate::assertion::{Assertion, AssertionConfig};
+use crate::error::{Error, Result};
+use crate::key::{KasTarget, KeyShare, PayloadKey, SplitMode, wrap_key_access};
+use crate::manifest::{
+    EncryptionInformation, IntegrityInformation, KeyAccessObject, Manifest, Method, PayloadReference,
+    RootSignature, Segment,
+};
+use crate::parallel::map_in_place;
+use crate::policy::{AttributeValue, Policy, PolicyBody};
+use crate::rand::{RandomSource, array, uuid_v4};
+use crate::segment::{IV_LEN, SegmentCipher, SegmentHashAlg, TAG_LEN};
+use crate::zip::ZipWriter;
+use crate::{
+    MANIFEST_ENTRY, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, PAYLOAD_ENTRY, SCHEMA_VERSION, SEGMENT_OVERHEAD,
+};
+
+/// What to write.
+#[derive(Debug)]
+pub struct EncryptConfig {
+    /// KAS targets the key is wrapped to (at least one).
+    pub kas: Vec<KasTarget>,
+    /// How targets without an explicit `sid` share the key.
+    pub split: SplitMode,
+    /// Plaintext segment size, 16 KiB to 4 MiB.
+    pub segment_size: u32,
+    /// Segment hash algorithm.
+    pub hash_alg: SegmentHashAlg,
+    /// Policy attribute FQNs.
+    pub attributes: Vec<String>,
+    /// Policy dissemination list.
+    pub dissem: Vec<String>,
+    /// Policy UUID; a random one when `None`.
+    pub policy_uuid: Option<String>,
+    /// MIME type of the plaintext.
+    pub mime_type: String,
+    /// Metadata encrypted under every key share, when given.
+    pub metadata: Option<Vec<u8>>,
+    /// Assertions to bind.
+    pub assertions: Vec<AssertionConfig>,
+    /// Threads for segment encryption (1 = the caller's thread only).
+    pub threads: usize,
+}
+
+impl Default for EncryptConfig {
+    fn default() -> Self {
+        Self {
+            kas: Vec::new(),
+            split: SplitMode::AllOf,
+            segment_size: crate::DEFAULT_SEGMENT_SIZE,
+            hash_alg: SegmentHashAlg::Gmac,
+            attributes: Vec::new(),
+            dissem: Vec::new(),
+            policy_uuid: None,
+            mime_type: "application/octet-stream".into(),
+            metadata: None,
+            assertions: Vec::new(),
+            threads: 1,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct WriteSummary {
+    /// The manifest as written.
+    pub manifest: Manifest,
+    /// Plaintext bytes encrypted.
+    pub plaintext_len: u64,
+    /// Container bytes written.
+    pub container_len: u64,
+}
+
+/// Encrypts a stream into a ZTDF. Write the plaintext, then call [`TdfWriter::finish`]; dropping the writer
+/// without finishing leaves an incomplete container (the caller discards it).
+pub struct TdfWriter<'r, W: Write> {
+    zip: ZipWriter<W>,
+    cipher: SegmentCipher,
+    key: PayloadKey,
+    rng: &'r dyn RandomSource,
+    segment_size: usize,
+    threads: usize,
+    batch_len: usize,
+    batch: Vec<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+    current: Vec<u8>,
+    segments: Vec<Segment>,
+    aggregate: Vec<u8>,
+    plaintext_len: u64,
+    key_access: Vec<KeyAccessObject>,
+    policy_b64: String,
+    hash_alg: SegmentHashAlg,
+    mime_type: String,
+    assertions: Vec<AssertionConfig>,
+    failed: bool,
+}
+
+impl<W: Write> std::fmt::Debug for TdfWriter<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TdfWriter")
+            .field("segment_size", &self.segment_size)
+            .field("segments", &self.segments.len())
+            .field("plaintext_len", &self.plaintext_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'r, W: Write> TdfWriter<'r, W> {
+    /// Generates the key, wraps it to every KAS target and starts the container.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an invalid configuration, key or random failures, I/O errors.
+    pub fn new(out: W, config: EncryptConfig, rng: &'r dyn RandomSource) -> Result<Self> {
+        if config.kas.is_empty() {
+            return Err(Error::Config("at least one KAS public key is required".into()));
+        }
+        if !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&config.segment_size) {
+            return Err(Error::Config(format!(
+                "segment size {} is outside {MIN_SEGMENT_SIZE}..={MAX_SEGMENT_SIZE} bytes",
+                config.segment_size
+            )));
+        }
+        let threads = config.threads.clamp(1, 256);
+        let mut ids: Vec<&str> = config.assertions.iter().map(|a| a.id.as_str()).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
+            return Err(Error::Config("assertion ids must be unique".into()));
+        }
+        let policy = Policy {
+            uuid: match config.policy_uuid {
+                Some(u) => u,
+                None => uuid_v4(rng)?,
+            },
+            body: PolicyBody {
+                data_attributes: config
+                    .attributes
+                    .iter()
+                    .map(|a| AttributeValue { attribute: a.clone() })
+                    .collect(),
+                dissem: config.dissem.clone(),
+            },
+        };
+        let policy_b64 = policy.to_base64()?;
+        let (key, key_access) =
+            split_and_wrap(&config.kas, config.split, &policy_b64, config.metadata.as_deref(), rng)?;
+        let cipher = SegmentCipher::new(&key, config.hash_alg, false)?;
+        let mut zip = ZipWriter::new(out);
+        zip.start_streamed(PAYLOAD_ENTRY)?;
+        let segment_size = config.segment_size as usize;
+        Ok(Self {
+            zip,
+            cipher,
+            key,
+            rng,
+            segment_size,
+            threads,
+            batch_len: if threads > 1 { threads * 2 } else { 1 },
+            batch: Vec::new(),
+            spare: Vec::new(),
+            current: Self::fresh(Vec::new(), segment_size),
+            segments: Vec::new(),
+            aggregate: Vec::new(),
+            plaintext_len: 0,
+            key_access,
+            policy_b64,
+            hash_alg: config.hash_alg,
+            mime_type: config.mime_type,
+            assertions: config.assertions,
+            failed: false,
+        })
+    }
+
+    /// A segment buffer with room for IV, plaintext and tag, holding a placeholder IV.
+    fn fresh(mut buf: Vec<u8>, segment_size: usize) -> Vec<u8> {
+        buf.clear();
+        buf.reserve(IV_LEN + segment_size + TAG_LEN);
+        buf.resize(IV_LEN, 0);
+        buf
+    }
+
+    fn take_buffer(&mut self) -> Vec<u8> {
+        let b = self.spare.pop().unwrap_or_default();
+        Self::fresh(b, self.segment_size)
+    }
+
+    /// Encrypts and writes every segment of the batch, in order.
+    fn flush_batch(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        for buf in &mut self.batch {
+            let iv: [u8; IV_LEN] = array(self.rng)?;
+            if let Some(head) = buf.get_mut(..IV_LEN) {
+                head.copy_from_slice(&iv);
+            }
+        }
+        let cipher = &self.cipher;
+        let hashes = map_in_place(&mut self.batch, self.threads, |_, buf| cipher.seal(buf));
+        let mut batch = std::mem::take(&mut self.batch);
+        for (buf, hash) in batch.iter().zip(hashes) {
+            let hash = hash?;
+            self.zip.write_data(buf)?;
+            let stored = buf.len() as u64;
+            self.segments.push(Segment {
+                hash: crate::b64::encode(&hash),
+                segment_size: Some(stored - SEGMENT_OVERHEAD),
+                encrypted_segment_size: Some(stored),
+            });
+            self.aggregate.extend_from_slice(&hash);
+        }
+        self.spare.append(&mut batch);
+        Ok(())
+    }
+
+    fn push_current(&mut self) -> Result<()> {
+        let next = self.take_buffer();
+        let full = std::mem::replace(&mut self.current, next);
+        self.batch.push(full);
+        if self.batch.len() >= self.batch_len {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn write_inner(&mut self, mut data: &[u8]) -> Result<()> {
+        while !data.is_empty() {
+            let room = IV_LEN + self.segment_size - self.current.len();
+            let (now, rest) = data.split_at(room.min(data.len()));
+            self.current.extend_from_slice(now);
+            self.plaintext_len += now.len() as u64;
+            data = rest;
+            if self.current.len() == IV_LEN + self.segment_size {
+                self.push_current()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Encrypts the rest, writes the manifest and the ZIP directory, and returns the sink.
+    ///
+    /// # Errors
+    /// I/O and crypto errors; after an earlier write error.
+    pub fn finish(mut self) -> Result<(W, WriteSummary)> {
+        if self.failed {
+            return Err(Error::Config("an earlier write failed; the container is incomplete".into()));
+        }
+        // An empty payload still has one (empty) segment, which every SDK reads.
+        if self.current.len() > IV_LEN || self.segments.is_empty() && self.batch.is_empty() {
+            let last = std::mem::take(&mut self.current);
+            self.batch.push(last);
+        }
+        self.flush_batch()?;
+        self.zip.finish_streamed()?;
+        let root = self.cipher.root_signature(&self.aggregate);
+        let assertions = self
+            .assertions
+            .iter()
+            .map(|a| Assertion::signed(a, &self.aggregate, false, self.key.as_bytes()))
+            .collect::<Result<Vec<_>>>()?;
+        let seg = self.segment_size as u64;
+        let manifest = Manifest {
+            schema_version: Some(SCHEMA_VERSION.into()),
+            tdf_spec_version: None,
+            payload: PayloadReference {
+                kind: "reference".into(),
+                url: PAYLOAD_ENTRY.into(),
+                protocol: "zip".into(),
+                is_encrypted: true,
+                mime_type: Some(self.mime_type.clone()),
+                tdf_spec_version: None,
+            },
+            encryption_information: EncryptionInformation {
+                kind: "split".into(),
+                policy: self.policy_b64.clone(),
+                key_access: std::mem::take(&mut self.key_access),
+                // `iv` present and empty: the Go SDK writes it and some readers require the field.
+                method: Method {
+                    algorithm: "AES-256-GCM".into(),
+                    is_streamable: true,
+                    iv: Some(String::new()),
+                },
+                integrity_information: IntegrityInformation {
+                    root_signature: RootSignature { alg: "HS256".into(), sig: root },
+                    segment_hash_alg: self.hash_alg.as_str().into(),
+                    segment_size_default: seg,
+                    encrypted_segment_size_default: seg + SEGMENT_OVERHEAD,
+                    segments: std::mem::take(&mut self.segments),
+                },
+            },
+            assertions,
+        };
+        let json = manifest.to_json()?;
+        self.zip.add_entry(MANIFEST_ENTRY, &json)?;
+        let plaintext_len = self.plaintext_len;
+        let (out, container_len) = self.zip.finish()?;
+        Ok((out, WriteSummary { manifest, plaintext_len, container_len }))
+    }
+}
+
+impl<W: Write> Write for TdfWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed {
+            return Err(std::io::Error::other("an earlier write failed; the container is incomplete"));
+        }
+        match self.write_inner(buf) {
+            Ok(()) => Ok(buf.len()),
+            Err(e) => {
+                self.failed = true;
+                Err(match e {
+                    Error::Io(io) => io,
+                    other => std::io::Error::other(other),
+                })
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // Segments are written whole; a partial segment waits for more data or `finish`.
+        Ok(())
+    }
+}
+
+/// Generates one share per split, the payload key as their XOR, and a key access object per target.
+fn split_and_wrap(
+    targets: &[KasTarget],
+    mode: SplitMode,
+    policy_b64: &str,
+    metadata: Option<&[u8]>,
+    rng: &dyn RandomSource,
+) -> Result<(PayloadKey, Vec<KeyAccessObject>)> {
+    // Split ids: explicit ones are kept; otherwise one per target (all-of) or one shared (any-of).
+    let mut sids: Vec<Option<String>> = Vec::with_capacity(targets.len());
+    for t in targets {
+        sids.push(match (&t.sid, mode) {
+            (Some(s), _) => Some(s.clone()),
+            (None, SplitMode::AllOf) if targets.len() > 1 => Some(uuid_v4(rng)?),
+            (None, _) => None,
+        });
+    }
+    let mut distinct: Vec<Option<String>> = Vec::new();
+    for s in &sids {
+        if !distinct.contains(s) {
+            distinct.push(s.clone());
+        }
+    }
+    let shares = distinct.iter().map(|_| KeyShare::random(rng)).collect::<Result<Vec<_>>>()?;
+    let key = PayloadKey::combine(&shares);
+    let mut kaos = Vec::with_capacity(targets.len());
+    for (t, sid) in targets.iter().zip(sids) {
+        let idx = distinct.iter().position(|d| *d == sid).ok_or(Error::Crypto("split bookkeeping"))?;
+        let share = shares.get(idx).ok_or(Error::Crypto("split bookkeeping"))?;
+        kaos.push(wrap_key_access(share, t, sid, policy_b64, metadata, rng)?);
+    }
+    Ok((key, kaos))
+}
