@@ -65,7 +65,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 pub fn encrypt(plain: &[u8], config: EncryptConfig) -> Vec<u8> {
-    let rng = TestRng::new(7);
+    encrypt_seeded(plain, config, 7)
+}
+
+pub fn encrypt_seeded(plain: &[u8], config: EncryptConfig, seed: u64) -> Vec<u8> {
+    let rng = TestRng::new(seed);
     let mut w = TdfWriter::new(Vec::new(), config, &rng).unwrap();
     std::io::Write::write_all(&mut w, plain).unwrap();
     w.finish().unwrap().0
