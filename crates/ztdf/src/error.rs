@@ -30,6 +30,9 @@ pub enum Error {
     /// A key given by the caller is malformed or of the wrong kind.
     #[error("invalid key: {0}")]
     Key(String),
+    /// A label carried by (or given for) the container is not a valid label.
+    #[error("invalid label: {0}")]
+    Label(String),
     /// The caller's configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -6,7 +6,9 @@ use std::io::{Read, Seek};
 
 use serde::Serialize;
 
-use crate::assertion::label::label_form;
+use redoubt_label::Spif;
+
+use crate::assertion::label::{label_form, read_label};
 use crate::error::Result;
 use crate::layout::check;
 use crate::limits::ReadLimits;
@@ -81,6 +83,12 @@ pub struct AssertionSummary {
     pub value: String,
     /// JWS algorithm of the binding, when readable.
     pub binding_alg: Option<String>,
+    /// The label it carries (compact JSON of the label crate), when it parses. Unverified: inspect has no key.
+    pub label: Option<serde_json::Value>,
+    /// Why the label does not parse, when it claims to be one.
+    pub label_error: Option<String>,
+    /// The label's display marking under the SPIF given to [`inspect_with_spif`].
+    pub marking: Option<String>,
 }
 
 /// One structural check.
@@ -105,7 +113,15 @@ fn check_entry(name: &str, r: Result<()>) -> Check {
 ///
 /// # Errors
 /// Only when the ZIP or the manifest cannot be read at all.
-pub fn inspect<R: Read + Seek>(mut source: R) -> Result<Inspection> {
+pub fn inspect<R: Read + Seek>(source: R) -> Result<Inspection> {
+    inspect_with_spif(source, None)
+}
+
+/// Inspects a container without keys, and renders each label's marking under `spif`.
+///
+/// # Errors
+/// Only when the ZIP or the manifest cannot be read at all.
+pub fn inspect_with_spif<R: Read + Seek>(mut source: R, spif: Option<&Spif>) -> Result<Inspection> {
     let limits = ReadLimits::default();
     let (m, entries) = load_manifest(&mut source, &limits)?;
     let payload = payload_entry(&m, &entries);
@@ -119,7 +135,7 @@ pub fn inspect<R: Read + Seek>(mut source: R) -> Result<Inspection> {
     }
     let policy = Policy::from_base64(&m.encryption_information.policy);
     checks.push(check_entry("policy", policy.as_ref().map(|_| ()).map_err(clone_err)));
-    Ok(summarise(&m, payload.ok().map(|p| p.size), plaintext_bytes, policy.ok(), checks))
+    Ok(summarise(&m, payload.ok().map(|p| p.size), plaintext_bytes, policy.ok(), checks, spif))
 }
 
 fn clone_err(e: &crate::error::Error) -> crate::error::Error {
@@ -147,6 +163,7 @@ fn summarise(
     plaintext_bytes: Option<u64>,
     policy: Option<Policy>,
     checks: Vec<Check>,
+    spif: Option<&Spif>,
 ) -> Inspection {
     let ei = &m.encryption_information;
     let ii = &ei.integrity_information;
@@ -176,15 +193,29 @@ fn summarise(
         assertions: m
             .assertions
             .iter()
-            .map(|a| AssertionSummary {
-                id: a.id.clone(),
-                kind: a.kind.clone(),
-                scope: a.scope.clone(),
-                format: a.statement.format.clone(),
-                schema: a.statement.schema.clone(),
-                label_form: label_form(&a.statement).map(|f| f.as_str().to_owned()),
-                value: a.statement.value_string(),
-                binding_alg: a.binding.as_ref().and_then(|b| jws_alg(&b.signature)),
+            .map(|a| {
+                let parsed = read_label(&a.statement);
+                let label = parsed.as_ref().ok().and_then(Option::as_ref).map(|(_, l)| l);
+                AssertionSummary {
+                    id: a.id.clone(),
+                    kind: a.kind.clone(),
+                    scope: a.scope.clone(),
+                    format: a.statement.format.clone(),
+                    schema: a.statement.schema.clone(),
+                    label_form: label_form(&a.statement).map(|f| f.as_str().to_owned()),
+                    value: a.statement.value_string(),
+                    binding_alg: a.binding.as_ref().and_then(|b| jws_alg(&b.signature)),
+                    label: label
+                        .and_then(|l| l.to_compact_json().ok())
+                        .and_then(|j| serde_json::from_str(&j).ok()),
+                    label_error: parsed.as_ref().err().map(ToString::to_string),
+                    marking: match (spif, label) {
+                        (Some(s), Some(l)) => {
+                            Some(s.marking(l, "en").unwrap_or_else(|e| format!("(no marking: {e})")))
+                        }
+                        _ => None,
+                    },
+                }
             })
             .collect(),
         checks,

@@ -33,7 +33,7 @@ pub use assertion::{
     Assertion, AssertionConfig, AssertionSigner, AssertionVerification, AssertionVerifier, Statement,
 };
 pub use error::{Error, IntegrityError};
-pub use inspect::{Inspection, inspect};
+pub use inspect::{Inspection, inspect, inspect_with_spif};
 pub use key::{KasPrivateKey, KasPublicKey, KasTarget, KeyShare, PayloadKey, SplitMode};
 pub use limits::ReadLimits;
 pub use manifest::Manifest;

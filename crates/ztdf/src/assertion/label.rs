@@ -1,11 +1,13 @@
-//! The confidentiality label as an assertion statement, at the container level: which statement forms carry
-//! a label, and the statement to write for a STANAG 4774 XML label. Interpreting a label (parsing 4774 XML,
-//! the `json-structured` 4774 rendering and the STANAG 5636 JSON form, and mapping it to policy attributes)
-//! belongs to the label crate; this module only recognises the forms and carries the text.
+//! The confidentiality label as an assertion statement: which statement forms carry a label, the statement
+//! written for a label (STANAG 4774 XML, `xml-structured`), and reading any of the three forms. Every label
+//! representation and the label → attribute FQN mapping belong to the label crate (`redoubt-label`); this
+//! module is the only place this crate touches it.
 
+use redoubt_label::{Label, Mode};
 use serde_json::Value;
 
 use super::{AssertionConfig, Statement};
+use crate::error::{Error, Result};
 
 /// `format` of the 4774 XML form. Do not change: wire constant.
 pub const FORMAT_XML: &str = "xml-structured";
@@ -85,4 +87,35 @@ pub fn xml_label_assertion(label_xml: &str) -> AssertionConfig {
         statement: Statement::new(FORMAT_XML, SCHEMA_4774, label_xml),
         signer: None,
     }
+}
+
+/// Reads the label a statement carries, in whichever of the three forms, through the label crate.
+/// `Ok(None)` when the statement is not a label. The caller must have verified the assertion's binding before
+/// trusting the result.
+///
+/// # Errors
+/// [`Error::Label`] when the statement claims to be a label but does not parse as one.
+pub fn read_label(statement: &Statement) -> Result<Option<(LabelForm, Label)>> {
+    let Some(form) = label_form(statement) else { return Ok(None) };
+    let text = statement.value_string();
+    let parsed = match form {
+        LabelForm::Xml4774 => Label::from_xml(text.as_bytes(), Mode::Strict),
+        LabelForm::JsonStructured4774 => Label::from_json_structured(&text),
+        LabelForm::Stanag5636 => Label::from_5636_json(&text),
+    };
+    parsed
+        .map(|l| Some((form, l)))
+        .map_err(|e| Error::Label(format!("the {} label does not parse: {e}", form.as_str())))
+}
+
+/// The `handling` assertion for a label, in its most faithful form (4774 XML), signed with the payload key.
+#[must_use]
+pub fn label_assertion(label: &Label) -> AssertionConfig {
+    xml_label_assertion(&label.to_xml())
+}
+
+/// The policy attribute FQNs a label stands for under namespace `ns` (the label crate's mapping).
+#[must_use]
+pub fn label_attributes(label: &Label, ns: &str) -> Vec<String> {
+    label.to_attribute_fqns(ns)
 }
