@@ -94,11 +94,11 @@ impl Element {
 
 /// Reads `input` into a tree, enforcing `limits`. Returns the root element and the repairs made (lenient only).
 pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element, Vec<Repair>), Error> {
-    if input.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::Empty);
-    }
     if input.len() > limits.max_bytes {
         return Err(Error::TooLarge { size: input.len(), limit: limits.max_bytes });
+    }
+    if input.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::Empty);
     }
     let mut reader = Reader::from_reader(input);
     {

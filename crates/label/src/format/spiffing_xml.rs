@@ -80,7 +80,11 @@ fn read(root: &Element, what: &str) -> Result<(String, Vec<u64>, Vec<RawTag>), E
                 tags.push(RawTag { tag_set_id: attr(child, "id")?.to_owned(), kind, lacv: lacv(child)? });
             }
             other => {
-                return Err(Error::invalid(other, Some(child.pos), format!("unexpected element in `{what}`")));
+                return Err(Error::invalid(
+                    other,
+                    Some(child.pos),
+                    format!("unexpected element in `{what}`"),
+                ));
             }
         }
     }
