@@ -17,10 +17,7 @@ pub fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
             for cause in err.chain().skip(1) {
                 msg.push_str(&format!(": {cause}"));
             }
-            #[expect(clippy::print_stderr, reason = "the binary reports errors on stderr")]
-            {
-                eprintln!("{msg}");
-            }
+            eprintln!("{msg}");
             if err.downcast_ref::<Negative>().is_some() { ExitCode::from(1) } else { ExitCode::from(2) }
         }
     }

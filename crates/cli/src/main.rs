@@ -4,6 +4,8 @@
 //! Exit codes, for every subcommand: 0 success; 1 a negative answer (invalid, denied, integrity failure);
 //! 2 usage error or unreadable input.
 
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "the binary talks to its user on stdout and stderr")]
+
 mod cmd;
 mod exit;
 
@@ -21,11 +23,36 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a node: bootstrap its PKI on first start, then serve HTTPS until SIGINT/SIGTERM
+    Up(cmd::up::UpArgs),
+    /// Show the effective configuration
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
+    /// Labels: validate, mark, decide, translate, dominant
+    #[command(subcommand)]
+    Label(cmd::label::LabelCommand),
+    /// Full-motion video: probe MPEG-TS files and their KLV metadata (ST 0601, ST 0102)
+    #[command(subcommand)]
+    Fmv(cmd::fmv::FmvCommand),
+    /// Encrypt a file into a ZTDF container (offline, with KAS public keys)
+    Encrypt(cmd::ztdf::EncryptArgs),
+    /// Decrypt a ZTDF container offline with KAS private keys; nothing is written unless everything verifies
+    Decrypt(cmd::ztdf::DecryptArgs),
+    /// Describe a ZTDF container (manifest, keys, policy, label, structure) without decrypting it
+    Inspect(cmd::ztdf::InspectArgs),
     // Each group's arguments and `run` live in `cmd/<group>.rs`; add a variant here and one line in `main`.
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {};
+    let result = match cli.command {
+        Command::Up(args) => cmd::up::run(args),
+        Command::Config(cmd) => cmd::config::run(cmd),
+        Command::Label(cmd) => cmd::label::run(cmd),
+        Command::Fmv(cmd) => cmd::fmv::run(cmd),
+        Command::Encrypt(args) => cmd::ztdf::run_encrypt(args),
+        Command::Decrypt(args) => cmd::ztdf::run_decrypt(args),
+        Command::Inspect(args) => cmd::ztdf::run_inspect(args),
+    };
     exit::report(result)
 }

@@ -1,2 +1,9 @@
 //! One module per subcommand group. Each exposes a clap `Args`/`Subcommand` type and a `run` function
 //! returning `anyhow::Result<ExitCode>`; errors are reported by `crate::exit`.
+
+pub mod config;
+pub mod fmv;
+pub mod label;
+pub mod up;
+pub mod settings;
+pub mod ztdf;

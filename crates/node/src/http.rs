@@ -1,0 +1,110 @@
+//! The HTTP surface of the node: routes, the authentication gate and per-request metrics.
+//!
+//! INVARIANT: every route but `/healthz` requires an identity issued by this node; the gate runs before any
+//! handler, so a new route is protected unless it is added to [`OPEN_ROUTES`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::identity::Peer;
+use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
+
+/// Routes served to callers without an identity. Liveness only: it says nothing about the node.
+pub const OPEN_ROUTES: &[&str] = &["/healthz"];
+
+/// State shared by every handler.
+#[derive(Debug)]
+pub struct AppState {
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// False until the node serves, and again once shutdown begins.
+    pub ready: AtomicBool,
+}
+
+/// The node's router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn(require_identity))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn healthz() -> Response {
+    (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response()
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, axum::Json(json!({"status": "ready"}))).into_response()
+    } else {
+        error(StatusCode::SERVICE_UNAVAILABLE, "not ready: the node is starting or shutting down")
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => {
+            let mut resp = text.into_response();
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS_CONTENT_TYPE));
+            resp
+        }
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "metrics could not be rendered"),
+    }
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such route")
+}
+
+/// A JSON error body: `{"error": "..."}`.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"error": message}))).into_response()
+}
+
+async fn require_identity(request: Request, next: Next) -> Response {
+    let open = OPEN_ROUTES.contains(&request.uri().path());
+    let known = matches!(request.extensions().get::<Peer>(), Some(Peer(Some(_))));
+    if open || known {
+        next.run(request).await
+    } else {
+        let mut resp = error(
+            StatusCode::UNAUTHORIZED,
+            "authentication required: present a client certificate issued by this node's CA",
+        );
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("mutual-tls"));
+        resp
+    }
+}
+
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let caller = match request.extensions().get::<Peer>() {
+        Some(Peer(Some(identity))) => identity.name.clone(),
+        _ => "-".to_owned(),
+    };
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics.observe_request(&route, &method, status, seconds);
+    tracing::debug!(%method, %route, status, micros = (seconds * 1e6) as u64, %caller, "request");
+    response
+}

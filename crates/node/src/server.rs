@@ -1,0 +1,215 @@
+//! The HTTPS accept loop: TLS with optional client certificates, HTTP/1.1 and HTTP/2, connection limits and
+//! timeouts, and graceful shutdown.
+//!
+//! Shutdown: on the signal the node stops accepting and reports not ready; every connection already accepted,
+//! including one still in its TLS handshake, is served its in-flight request (hyper's graceful shutdown: a
+//! connection busy with a request finishes it, an idle keep-alive connection closes); the loop then waits for
+//! all connections to close, at most the grace period.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+use tower_service::Service;
+
+use crate::identity::Directory;
+use crate::metrics::Metrics;
+
+/// A client has this long to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client has this long to send a complete request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest HTTP/1 read buffer, which bounds a request head (the request line and headers).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Largest HTTP/2 header list.
+const MAX_H2_HEADER_LIST: u32 = 64 * 1024;
+/// HTTP/2 streams per connection.
+const MAX_H2_STREAMS: u32 = 256;
+/// At shutdown, a connection that has not sent its first request yet gets this long to send it.
+const FIRST_REQUEST_WAIT: Duration = Duration::from_secs(2);
+
+/// Everything the accept loop needs.
+pub struct Server {
+    /// Bound listener.
+    pub listener: TcpListener,
+    /// TLS acceptor (server certificate, client verifier).
+    pub tls: TlsAcceptor,
+    /// The application.
+    pub app: Router,
+    /// Identities by certificate fingerprint.
+    pub directory: Arc<Directory>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// How long to wait for connections after the shutdown signal.
+    pub grace: Duration,
+}
+
+impl Server {
+    /// Serves until `shutdown` completes, then drains connections. Returns the number of connections still
+    /// open when the grace period ran out (0 for a clean shutdown).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> usize {
+        let permits = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
+        let slots = Arc::new(Semaphore::new(permits as usize));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                () = &mut shutdown => break,
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let (tcp, remote) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(%err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = tcp.set_nodelay(true);
+            let conn = Connection {
+                tls: self.tls.clone(),
+                app: self.app.clone(),
+                directory: self.directory.clone(),
+                metrics: self.metrics.clone(),
+                stop: stop_rx.clone(),
+            };
+            tokio::spawn(async move {
+                conn.serve(tcp, remote).await;
+                drop(permit);
+            });
+        }
+        drop(self.listener);
+        let _ = stop_tx.send(true);
+        let in_use = || (permits as usize).saturating_sub(slots.available_permits());
+        tracing::info!(open_connections = in_use(), "shutting down: draining connections");
+        match tokio::time::timeout(self.grace, slots.acquire_many(permits)).await {
+            Ok(_) => 0,
+            Err(_) => {
+                let left = in_use();
+                tracing::warn!(
+                    left,
+                    grace_secs = self.grace.as_secs(),
+                    "grace period over: closing connections"
+                );
+                left
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("listener", &self.listener).finish_non_exhaustive()
+    }
+}
+
+/// Where a connection is in the shutdown sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No shutdown yet.
+    Serving,
+    /// Shutdown started; waiting for a request to arrive if one has not yet.
+    AwaitingFirstRequest,
+    /// hyper told to finish the request in progress and close.
+    Draining,
+}
+
+struct Connection {
+    tls: TlsAcceptor,
+    app: Router,
+    directory: Arc<Directory>,
+    metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn serve(mut self, tcp: tokio::net::TcpStream, remote: std::net::SocketAddr) {
+        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.tls.accept(tcp)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(err)) => {
+                self.metrics.handshake_failures.inc();
+                tracing::debug!(%remote, %err, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                self.metrics.handshake_failures.inc();
+                tracing::debug!(%remote, "TLS handshake timed out");
+                return;
+            }
+        };
+        let peer = self.directory.identify(stream.get_ref().1.peer_certificates());
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        self.metrics.connections.inc();
+        let app = self.app;
+        let first_request = Arc::new(tokio::sync::Notify::new());
+        let seen = first_request.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            seen.notify_one();
+            request.extensions_mut().insert(peer.clone());
+            let mut app = app.clone();
+            async move { app.call(request).await }
+        });
+        // INVARIANT: the protocol comes from ALPN, never from sniffing the first bytes: hyper-util cancels a
+        // connection that is still sniffing when graceful shutdown starts, which would drop its first request.
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder = if h2 { builder.http2_only() } else { builder.http1_only() };
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(MAX_HEAD_BYTES);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(MAX_H2_HEADER_LIST)
+            .max_concurrent_streams(MAX_H2_STREAMS);
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        // Shutdown has two steps. hyper closes a connection on which no bytes have arrived yet as soon as it is
+        // told to shut down; but this connection's TLS handshake is done, so its client may have a request in
+        // flight. So: first wait (at most FIRST_REQUEST_WAIT) for the first request to arrive, then tell hyper,
+        // which finishes the request in progress and closes the connection.
+        let mut phase = Phase::Serving;
+        let wait = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(err) = result {
+                        tracing::debug!(%remote, %err, "connection ended with an error");
+                    }
+                    break;
+                }
+                _ = self.stop.wait_for(|stop| *stop), if phase == Phase::Serving => {
+                    wait.as_mut().reset(tokio::time::Instant::now() + FIRST_REQUEST_WAIT);
+                    phase = Phase::AwaitingFirstRequest;
+                }
+                () = first_request.notified(), if phase == Phase::AwaitingFirstRequest => {
+                    phase = Phase::Draining;
+                    conn.as_mut().graceful_shutdown();
+                }
+                () = &mut wait, if phase == Phase::AwaitingFirstRequest => {
+                    phase = Phase::Draining;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+        self.metrics.connections.dec();
+    }
+}
