@@ -7,6 +7,7 @@
 //! strict mode and a reported repair in lenient mode (real SPIFs in the wild contain them).
 
 use std::fmt;
+use std::rc::Rc;
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -53,11 +54,12 @@ pub(crate) struct Attr {
 pub(crate) struct Element {
     /// Local name (without prefix).
     pub name: String,
-    /// Resolved namespace URI, if any.
-    pub ns: Option<String>,
+    /// Resolved namespace URI, if any (shared: every element of a document usually has the same one).
+    pub ns: Option<Rc<str>>,
     pub attrs: Vec<Attr>,
     pub children: Vec<Element>,
-    /// Concatenated character data directly inside this element.
+    /// Character data directly inside this element, concatenated, leading white space dropped (every reader
+    /// trims element text).
     pub text: String,
     pub pos: Pos,
 }
@@ -118,6 +120,7 @@ pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element
         lines: LineIndex::default(),
         elements: 0,
         ns: Vec::new(),
+        xml_ns: Rc::from(XML_NS),
     };
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
@@ -224,7 +227,8 @@ struct TreeBuilder<'i> {
     lines: LineIndex,
     elements: usize,
     /// Namespace bindings in scope: (depth at which declared, prefix or "" for default, uri).
-    ns: Vec<(usize, String, String)>,
+    ns: Vec<(usize, String, Rc<str>)>,
+    xml_ns: Rc<str>,
 }
 
 impl TreeBuilder<'_> {
@@ -268,23 +272,23 @@ impl TreeBuilder<'_> {
             let value =
                 attr.unescape_value().map_err(|e| Error::Xml { pos, detail: e.to_string() })?.into_owned();
             if name == "xmlns" {
-                self.ns.push((depth, String::new(), value.clone()));
+                self.ns.push((depth, String::new(), Rc::from(value.as_str())));
             } else if let Some(prefix) = name.strip_prefix("xmlns:") {
-                self.ns.push((depth, prefix.to_owned(), value.clone()));
+                self.ns.push((depth, prefix.to_owned(), Rc::from(value.as_str())));
             }
             attrs.push(Attr { name, value });
         }
         let (prefix, local) = match qname.split_once(':') {
-            Some((p, l)) => (p.to_owned(), l.to_owned()),
-            None => (String::new(), qname.clone()),
+            Some((p, l)) => (p, l),
+            None => ("", qname.as_str()),
         };
         let ns = if prefix == "xml" {
-            Some(XML_NS.to_owned())
+            Some(self.xml_ns.clone())
         } else {
             self.ns
                 .iter()
                 .rev()
-                .find(|(_, p, _)| *p == prefix)
+                .find(|(_, p, _)| p == prefix)
                 .map(|(_, _, uri)| uri.clone())
                 .filter(|u| !u.is_empty())
         };
@@ -294,7 +298,7 @@ impl TreeBuilder<'_> {
                 detail: format!("namespace prefix `{prefix}` of element `{qname}` is not declared"),
             });
         }
-        let element = Element { name: local, ns, attrs, children: Vec::new(), text: String::new(), pos };
+        let element = Element { name: local.to_owned(), ns, attrs, children: Vec::new(), text: String::new(), pos };
         self.stack.push(element);
         if empty {
             self.finish_top(depth);
@@ -342,7 +346,11 @@ impl TreeBuilder<'_> {
     fn text(&mut self, text: &str, at: usize) -> Result<(), Error> {
         match self.stack.last_mut() {
             Some(top) => {
-                top.text.push_str(text);
+                // Leading white space is never kept (readers trim), and skipping it saves an allocation per
+                // indented element.
+                if !(top.text.is_empty() && text.bytes().all(|b| b.is_ascii_whitespace())) {
+                    top.text.push_str(text);
+                }
                 Ok(())
             }
             None if text.trim().is_empty() => Ok(()),
@@ -351,7 +359,23 @@ impl TreeBuilder<'_> {
     }
 }
 
-/// Escapes text for element content or a double-quoted attribute value.
+/// Escapes text for element content or a double-quoted attribute value. White space other than the space is
+/// written as character references, so that end-of-line and attribute normalisation cannot change a value on
+/// the way back in.
 pub(crate) fn escape(s: &str) -> String {
-    quick_xml::escape::escape(s).into_owned()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' => out.push_str("&#9;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
