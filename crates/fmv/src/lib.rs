@@ -7,11 +7,12 @@
 //! a configured limit) and never modify a transport stream: the relay forwards the packets it observes unchanged.
 //!
 //! Layers, bottom up: [`klv`] (BER, keys, local sets, checksums) → [`st0601`] / [`st0102`] (what the items mean;
-//! ST 0102 reduced to a marking in [`st0102::marking`]) → [`ts`] (transport stream and the demux).
+//! ST 0102 to a STANAG 4774 label through [`st0102::marking`] and [`label`]) → [`ts`] (transport stream and the demux).
 
 mod crc;
 pub mod error;
 pub mod klv;
+pub mod label;
 mod reader;
 pub mod st0102;
 pub mod st0601;
