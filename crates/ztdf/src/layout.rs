@@ -83,7 +83,9 @@ pub(crate) fn check(
         return Err(Error::Manifest("two assertions have the same id".into()));
     }
     Policy::from_base64(&ei.policy)?;
-    if ii.encrypted_segment_size_default != ii.segment_size_default.saturating_add(SEGMENT_OVERHEAD) {
+    if ii.segment_size_default.checked_add(SEGMENT_OVERHEAD) != Some(ii.encrypted_segment_size_default)
+        || ii.encrypted_segment_size_default > limits.max_segment_bytes
+    {
         return Err(Error::Manifest(format!(
             "`encryptedSegmentSizeDefault` ({}) is not `segmentSizeDefault` ({}) + 28",
             ii.encrypted_segment_size_default, ii.segment_size_default
@@ -110,7 +112,7 @@ pub(crate) fn check(
     for (index, s) in ii.segments.iter().enumerate() {
         let plain = s.segment_size.unwrap_or(ii.segment_size_default);
         let stored = s.encrypted_segment_size.unwrap_or(ii.encrypted_segment_size_default);
-        if stored != plain.saturating_add(SEGMENT_OVERHEAD) {
+        if plain.checked_add(SEGMENT_OVERHEAD) != Some(stored) {
             return Err(IntegrityError::PayloadSize {
                 declared: plain.saturating_add(SEGMENT_OVERHEAD),
                 actual: stored,

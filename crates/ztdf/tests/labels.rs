@@ -1,5 +1,6 @@
 //! Label assertions through the label crate: a STANAG 4774 label is written as a `handling` assertion in its
 //! XML form and drives the policy attributes; all three label forms found in the world's files are read.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // test helpers
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Round trips through the writer and reader: every key type, splits and alternatives, metadata, assertions
 //! with each signing algorithm, segment sizes and thread counts, empty and odd-sized payloads, random access.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // test helpers
 
 mod common;
 

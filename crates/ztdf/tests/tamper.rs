@@ -1,5 +1,6 @@
 //! Tamper matrix: flipping any byte of the payload, or changing any integrity-relevant manifest field (with
 //! the ZIP CRC recomputed, as a careful attacker would), makes decryption fail closed with a precise error.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // test helpers
 
 mod common;
 
@@ -92,7 +93,8 @@ fn expect_failure(tdf: &[u8], what: &str, check: impl Fn(&Error) -> bool) {
 fn manifest_field_tampering_fails_closed() {
     let (payload, m) = sample().then_parts();
     type Edit = fn(&mut Value);
-    let cases: Vec<(&str, Edit, fn(&Error) -> bool)> = vec![
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(&str, Edit, Check)> = vec![
         (
             "root signature",
             |m| flip_b64(&mut m["encryptionInformation"]["integrityInformation"]["rootSignature"]["sig"]),
@@ -195,8 +197,10 @@ fn manifest_field_tampering_fails_closed() {
             |m| {
                 let s = m["assertions"][0]["binding"]["signature"].as_str().unwrap().to_owned();
                 let (head, sig) = s.rsplit_once('.').unwrap();
-                let flipped =
-                    if sig.starts_with('A') { format!("B{}", &sig[1..]) } else { format!("A{}", &sig[1..]) };
+                let flipped = match sig.strip_prefix('A') {
+                    Some(rest) => format!("B{rest}"),
+                    None => format!("A{}", &sig[1..]),
+                };
                 m["assertions"][0]["binding"]["signature"] = format!("{head}.{flipped}").into();
             },
             |e| matches!(e, Error::Integrity(IntegrityError::Assertion { .. })),

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: test keys, a deterministic random source, round trips.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // test helpers
 
 use std::io::Cursor;
 use std::path::PathBuf;
