@@ -1,6 +1,15 @@
 //! Black-box tests of `redoubt label …`: spawn the real binary on the vendored spiffing files and check output
 //! and exit codes (0 yes, 1 no, 2 unreadable input).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    reason = "test helpers may fail loudly and report"
+)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -36,10 +45,18 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn validate_exits_zero_for_a_valid_label_and_one_with_every_reason() {
     let food = data("food-policy.xml");
-    let ok = redoubt(&["label", "validate", "--lenient", "--spif", &food, &data("food-label-milk-chocolate.xml")]);
+    let ok =
+        redoubt(&["label", "validate", "--lenient", "--spif", &food, &data("food-label-milk-chocolate.xml")]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     assert_eq!(stdout(&ok), "valid\n");
-    let bad = redoubt(&["label", "validate", "--lenient", "--spif", &food, &data("food-label-meaty-milk-chocolate.xml")]);
+    let bad = redoubt(&[
+        "label",
+        "validate",
+        "--lenient",
+        "--spif",
+        &food,
+        &data("food-label-meaty-milk-chocolate.xml"),
+    ]);
     assert_eq!(bad.status.code(), Some(1));
     let err = stderr(&bad);
     assert!(err.contains("invalid: `Taste Sensations/Meaty` excludes `Ethics/Animal Rights`"), "{err}");
@@ -55,11 +72,19 @@ fn validate_exits_two_on_unreadable_input() {
     // Strict by default: the sloppy ADatP-4774 example is refused with the place of the defect…
     let strict = redoubt(&["label", "validate", "--spif", &nato, &data("nato-4774-17-1.nato")]);
     assert_eq!(strict.status.code(), Some(2));
-    assert!(stderr(&strict).contains("3:1: element `PolicyIdentifier`: attribute `URL` should be `URI`"), "{}", stderr(&strict));
+    assert!(
+        stderr(&strict).contains("3:1: element `PolicyIdentifier`: attribute `URL` should be `URI`"),
+        "{}",
+        stderr(&strict)
+    );
     // …and accepted leniently, with each repair reported.
     let lenient = redoubt(&["label", "validate", "--lenient", "--spif", &nato, &data("nato-4774-17-1.nato")]);
     assert_eq!(lenient.status.code(), Some(0), "{}", stderr(&lenient));
-    assert!(stderr(&lenient).contains("repaired 3:1: attribute `URL` should be `URI`"), "{}", stderr(&lenient));
+    assert!(
+        stderr(&lenient).contains("repaired 3:1: attribute `URL` should be `URI`"),
+        "{}",
+        stderr(&lenient)
+    );
 }
 
 #[test]
@@ -67,7 +92,12 @@ fn mark_in_english_and_french_from_stdin() {
     let nato = data("nato-4774-policy.xml");
     let label = std::fs::read(data("nato-4774-17-1.xml")).unwrap();
     let en = redoubt_stdin(&["label", "mark", "--spif", &nato, "-"], &label);
-    assert_eq!(stdout(&en), "NATO UNCLASSIFIED Releasable to ISAF, KFOR, RESOLUTE SUPPORT\n", "{}", stderr(&en));
+    assert_eq!(
+        stdout(&en),
+        "NATO UNCLASSIFIED Releasable to ISAF, KFOR, RESOLUTE SUPPORT\n",
+        "{}",
+        stderr(&en)
+    );
     let fr = redoubt_stdin(&["label", "mark", "--spif", &nato, "--lang", "fr-CA", "-"], &label);
     assert_eq!(stdout(&fr), "NATO SANS CLASSIFICATION Communicable a ISAF, KFOR, RESOLUTE SUPPORT\n");
 }
@@ -76,13 +106,33 @@ fn mark_in_english_and_french_from_stdin() {
 fn decide_prints_permit_or_the_failed_rule() {
     let food = data("food-policy.xml");
     let label = data("food-label-milk-chocolate.xml");
-    let permit = redoubt(&["label", "decide", "--lenient", "--spif", &food, "--clearance", &data("food-clearance-all-okay.xml"), &label]);
+    let permit = redoubt(&[
+        "label",
+        "decide",
+        "--lenient",
+        "--spif",
+        &food,
+        "--clearance",
+        &data("food-clearance-all-okay.xml"),
+        &label,
+    ]);
     assert_eq!(permit.status.code(), Some(0), "{}", stderr(&permit));
     assert_eq!(stdout(&permit), "permit\n");
-    let deny =
-        redoubt(&["label", "decide", "--lenient", "--spif", &food, "--clearance", &data("food-clearance-lactose-intolerant.xml"), &label]);
+    let deny = redoubt(&[
+        "label",
+        "decide",
+        "--lenient",
+        "--spif",
+        &food,
+        "--clearance",
+        &data("food-clearance-lactose-intolerant.xml"),
+        &label,
+    ]);
     assert_eq!(deny.status.code(), Some(1));
-    assert_eq!(stdout(&deny), "deny: rule 4 (restrictive category): the clearance lacks `Lactose` of `Allergens`\n");
+    assert_eq!(
+        stdout(&deny),
+        "deny: rule 4 (restrictive category): the clearance lacks `Lactose` of `Allergens`\n"
+    );
 }
 
 #[test]
@@ -101,14 +151,24 @@ fn translate_prints_the_alternative_label() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let xml = stdout(&out);
     assert!(xml.starts_with("<alternativeConfidentialityLabel xmlns=\"urn:nato:stanag:4774:confidentialitymetadatalabel:1:0\">"), "{xml}");
-    assert!(xml.contains("<PolicyIdentifier URI=\"urn:oid:1.2.826.0.1.6726289.0.2\">TLP</PolicyIdentifier>"), "{xml}");
+    assert!(
+        xml.contains("<PolicyIdentifier URI=\"urn:oid:1.2.826.0.1.6726289.0.2\">TLP</PolicyIdentifier>"),
+        "{xml}"
+    );
     assert!(xml.contains("<Classification>AMBER</Classification>"), "{xml}");
 }
 
 #[test]
 fn dominant_prints_the_aggregate_label() {
     let nato = data("nato-4774-policy.xml");
-    let out = redoubt(&["label", "dominant", "--spif", &nato, &data("nato-4774-17-1.xml"), &data("nato-4774-17-4.xml")]);
+    let out = redoubt(&[
+        "label",
+        "dominant",
+        "--spif",
+        &nato,
+        &data("nato-4774-17-1.xml"),
+        &data("nato-4774-17-4.xml"),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let xml = stdout(&out);
     assert!(xml.contains("<Classification>RESTRICTED</Classification>"), "{xml}");
@@ -119,7 +179,17 @@ fn dominant_prints_the_aggregate_label() {
 #[test]
 fn convert_to_fqns_and_5636() {
     let nato = data("nato-4774-policy.xml");
-    let out = redoubt(&["label", "convert", "--spif", &nato, "--to", "fqn", "--ns", "nato.int", &data("nato-4774-17-4.xml")]);
+    let out = redoubt(&[
+        "label",
+        "convert",
+        "--spif",
+        &nato,
+        "--to",
+        "fqn",
+        "--ns",
+        "nato.int",
+        &data("nato-4774-17-4.xml"),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -128,7 +198,8 @@ fn convert_to_fqns_and_5636() {
          https://nato.int/attr/releasable-to/value/nato\nhttps://nato.int/attr/context/value/nato\n\
          https://nato.int/attr/context/value/releasable\n"
     );
-    let j = redoubt(&["label", "convert", "--spif", &nato, "--to", "stanag5636", &data("nato-4774-17-2.xml")]);
+    let j =
+        redoubt(&["label", "convert", "--spif", &nato, "--to", "stanag5636", &data("nato-4774-17-2.xml")]);
     assert_eq!(
         stdout(&j),
         "{\"ocl\":{\"pol\":\"NATO\",\"cls\":\"UNCLASSIFIED\",\"catl\":[{\"type\":\"P\",\"name\":\"Context\",\"vals\":[\"NATO\"]}]},\"context\":{\"@base\":\"urn:nato:stanag:5636:A:1:elements:json\"}}\n"
@@ -141,5 +212,9 @@ fn convert_to_fqns_and_5636() {
 fn unknown_policy_is_named() {
     let out = redoubt(&["label", "mark", "--spif", &data("nato-4774-policy.xml"), &data("stupid-label.ber")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown policy id `1.1`: load the SPIF that defines it"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown policy id `1.1`: load the SPIF that defines it"),
+        "{}",
+        stderr(&out)
+    );
 }

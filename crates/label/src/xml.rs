@@ -135,10 +135,7 @@ pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element
         match event {
             Event::Start(start) => tree.open(&start, before, false)?,
             Event::Empty(start) => tree.open(&start, before, true)?,
-            Event::End(end) => {
-                let name = String::from_utf8_lossy(end.name().as_ref()).into_owned();
-                tree.close(&name, before)?;
-            }
+            Event::End(end) => tree.close(end.name().as_ref(), before)?,
             Event::Text(text) => {
                 let text = text.xml10_content().map_err(|e| tree.xml_error(before, e.to_string()))?;
                 tree.text(&text, before)?;
@@ -259,7 +256,8 @@ impl TreeBuilder<'_> {
             });
         }
         let mut attrs = Vec::new();
-        for attr in start.attributes().with_checks(true) {
+        // Duplicate names are checked below, without the per-element allocation quick-xml's own check makes.
+        for attr in start.attributes().with_checks(false) {
             let attr = attr.map_err(|e| Error::Xml { pos, detail: e.to_string() })?;
             if attrs.len() >= self.limits.max_attributes {
                 return Err(Error::Limit {
@@ -269,6 +267,9 @@ impl TreeBuilder<'_> {
                 });
             }
             let name = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+            if attrs.iter().any(|a: &Attr| a.name == name) {
+                return Err(Error::Xml { pos, detail: format!("attribute `{name}` appears twice") });
+            }
             let value =
                 attr.unescape_value().map_err(|e| Error::Xml { pos, detail: e.to_string() })?.into_owned();
             if name == "xmlns" {
@@ -298,7 +299,8 @@ impl TreeBuilder<'_> {
                 detail: format!("namespace prefix `{prefix}` of element `{qname}` is not declared"),
             });
         }
-        let element = Element { name: local.to_owned(), ns, attrs, children: Vec::new(), text: String::new(), pos };
+        let element =
+            Element { name: local.to_owned(), ns, attrs, children: Vec::new(), text: String::new(), pos };
         self.stack.push(element);
         if empty {
             self.finish_top(depth);
@@ -306,17 +308,21 @@ impl TreeBuilder<'_> {
         Ok(())
     }
 
-    fn close(&mut self, qname: &str, at: usize) -> Result<(), Error> {
-        let pos = self.lines.pos(self.input, at);
+    fn close(&mut self, qname: &[u8], at: usize) -> Result<(), Error> {
         let depth = self.stack.len();
         let Some(open) = self.stack.last() else {
+            let pos = self.lines.pos(self.input, at);
+            let qname = String::from_utf8_lossy(qname);
             return Err(Error::Xml {
                 pos,
                 detail: format!("end tag `</{qname}>` without a matching start tag"),
             });
         };
-        let local = qname.rsplit_once(':').map_or(qname, |(_, l)| l);
-        if local != open.name {
+        let local =
+            qname.iter().rposition(|&b| b == b':').map_or(qname, |i| qname.get(i + 1..).unwrap_or_default());
+        if local != open.name.as_bytes() {
+            let pos = self.lines.pos(self.input, at);
+            let qname = String::from_utf8_lossy(qname);
             let detail = format!(
                 "end tag `</{qname}>` does not match start tag `{}` opened at {}",
                 open.name, open.pos

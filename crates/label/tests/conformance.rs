@@ -5,6 +5,15 @@
 //! Like the reference runner, a label file that does not exist reads as empty input. SPIFs are read leniently (the
 //! suite's food policy has a mismatched end tag, accepted by the C++ reader); the repairs are printed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    reason = "test helpers may fail loudly and report"
+)]
+
 use std::path::{Path, PathBuf};
 
 use quick_xml::Reader;

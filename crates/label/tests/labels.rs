@@ -2,6 +2,15 @@
 //! rule (each denial names its rule), validation reporting every violation, round trips through every form, the
 //! attribute FQN mapping, dominance, and the parser bounds.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    reason = "test helpers may fail loudly and report"
+)]
+
 use std::path::Path;
 
 use redoubt_label::{
@@ -185,7 +194,7 @@ fn acdf_each_rule_denies_and_names_itself() {
     );
     // Unresolvable label: fail closed.
     let bogus = nato_label("SECRET", vec![cat("Context", CategoryType::Permissive, &["MARS"])]);
-    assert_eq!(spif.decide(&bogus, &full).is_permit(), false);
+    assert!(!spif.decide(&bogus, &full).is_permit());
 }
 
 #[test]

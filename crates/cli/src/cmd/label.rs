@@ -138,7 +138,12 @@ pub fn run(cmd: LabelCommand) -> Result<ExitCode> {
             for v in &violations {
                 eprintln!("invalid: {v}");
             }
-            Err(Negative(format!("label is not valid under policy `{}` ({} violation(s))", spif.name(), violations.len())).into())
+            Err(Negative(format!(
+                "label is not valid under policy `{}` ({} violation(s))",
+                spif.name(),
+                violations.len()
+            ))
+            .into())
         }
         LabelCommand::Mark { policies, lang, clearance_marking, file } => {
             let (set, mode) = policies.load()?;
@@ -216,7 +221,8 @@ impl Policies {
         let mut set = PolicySet::new();
         for path in &self.spifs {
             let bytes = read_input(path, MAX_SPIF_BYTES)?;
-            let (spif, repairs) = Spif::from_xml_with_repairs(&bytes, mode).with_context(|| format!("reading SPIF `{}`", path.display()))?;
+            let (spif, repairs) = Spif::from_xml_with_repairs(&bytes, mode)
+                .with_context(|| format!("reading SPIF `{}`", path.display()))?;
             warn_repairs(path, &repairs);
             set.add(spif)?;
         }
@@ -232,15 +238,17 @@ fn warn_repairs(path: &Path, repairs: &[redoubt_label::Repair]) {
 
 fn read_label(set: &PolicySet, path: &Path, mode: Mode) -> Result<Label> {
     let bytes = read_input(path, MAX_LABEL_BYTES)?;
-    let (label, repairs) = set.read_label(&bytes, mode).with_context(|| format!("reading label `{}`", path.display()))?;
+    let (label, repairs) =
+        set.read_label(&bytes, mode).with_context(|| format!("reading label `{}`", path.display()))?;
     warn_repairs(path, &repairs);
     Ok(label)
 }
 
 fn read_clearance(set: &PolicySet, path: &Path, mode: Mode) -> Result<Clearance> {
     let bytes = read_input(path, MAX_LABEL_BYTES)?;
-    let (clearance, repairs) =
-        set.read_clearance(&bytes, mode).with_context(|| format!("reading clearance `{}`", path.display()))?;
+    let (clearance, repairs) = set
+        .read_clearance(&bytes, mode)
+        .with_context(|| format!("reading clearance `{}`", path.display()))?;
     warn_repairs(path, &repairs);
     Ok(clearance)
 }

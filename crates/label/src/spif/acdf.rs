@@ -1,10 +1,14 @@
 //! The access control decision function (ADatP-4774.1 §3.11.4): deny unless permit.
 //!
-//! 1. the label's policy is the clearance's; 2. the label's classification is covered by the clearance;
-//! 3. every permissive tag of the label has at least one of its values held; 4. every restrictive value of the
-//! label is held; 5. informative categories are ignored. Permissive values are grouped by SPIF tag
-//! (`securityCategoryTag`), as spiffing does. [`Spif::decide_bound`] allocates nothing: a [`Denial`] carries
-//! indexes, and [`Spif::explain`] turns it into words when someone needs them.
+//! 1. the label's policy is the clearance's;
+//! 2. the label's classification is covered by the clearance;
+//! 3. every permissive tag of the label has at least one of its values held;
+//! 4. every restrictive value of the label is held;
+//! 5. informative categories are ignored.
+//!
+//! Permissive values are grouped by SPIF tag (`securityCategoryTag`), as spiffing does.
+//! [`Spif::decide_bound`] allocates nothing: a [`Denial`] carries indexes, and [`Spif::explain`] turns it into
+//! words when someone needs them.
 
 use std::fmt;
 

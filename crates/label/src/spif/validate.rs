@@ -128,11 +128,11 @@ pub(crate) fn validate(spif: &Spif, label: &Label) -> Vec<Violation> {
             out.push(Violation::UnknownTagSet(c.tag_name.clone()));
             continue;
         };
-        if let (Some(uri), Some(set)) = (&c.uri, spif.tag_set(ts)) {
+        if let (Some(uri), Some(set)) = (&c.uri, spif.tag_set(ts))
+            && uri.strip_prefix("urn:oid:") != Some(set.id.as_str())
+        {
             let expected = format!("urn:oid:{}", set.id);
-            if *uri != expected {
-                out.push(Violation::CategoryUri { tag_set: c.tag_name.clone(), uri: uri.clone(), expected });
-            }
+            out.push(Violation::CategoryUri { tag_set: c.tag_name.clone(), uri: uri.clone(), expected });
         }
         for v in &c.values {
             match spif.cat_by_name(ts, c.kind, v) {
