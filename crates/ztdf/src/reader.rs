@@ -32,12 +32,20 @@ pub struct VerifyOptions {
 }
 
 /// The payload key recovered from the key access objects, and the metadata they carried.
-#[derive(Debug)]
 pub struct Unwrapped {
     /// The payload key.
     pub key: PayloadKey,
     /// Decrypted metadata of the first key access object that had any.
     pub metadata: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Unwrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the key nor the (possibly sensitive) metadata is ever printed.
+        f.debug_struct("Unwrapped")
+            .field("metadata_len", &self.metadata.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
 }
 
 /// An opened container whose structure has been checked.
