@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use redoubt_testkit::{
-    Credential, RawOutcome, TestNode, foreign_client_cert, raw_get, redoubt_command, unlisted_client_cert,
+    Credential, RawOutcome, TestNode, foreign_client_cert, raw_get, raw_request, redoubt_command,
+    unlisted_client_cert,
 };
 
 fn mode(path: &std::path::Path) -> u32 {
@@ -332,4 +333,28 @@ fn extra_hostnames_are_served_by_a_reissued_certificate_from_the_same_ca() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn oversized_request_heads_are_refused_and_the_node_keeps_serving() {
+    let node = TestNode::start();
+    let config = Arc::new(node.tls_config(&Credential::Admin));
+    let head = |padding: usize| {
+        format!(
+            "GET /readyz HTTP/1.1\r\nHost: localhost\r\nX-Padding: {}\r\nConnection: close\r\n\r\n",
+            "a".repeat(padding)
+        )
+    };
+    assert_eq!(raw_request(node.addr, config.clone(), head(32 * 1024).as_bytes()), RawOutcome::Response(200));
+    // Over the 64 KiB bound: 431 (or the connection closed once the bound is crossed), never served.
+    match raw_request(node.addr, config.clone(), head(70 * 1024).as_bytes()) {
+        RawOutcome::Response(status) => assert_eq!(status, 431),
+        RawOutcome::Lost(_) => {}
+        other => panic!("unexpected: {other:?}"),
+    }
+    assert!(!matches!(
+        raw_request(node.addr, config, head(1024 * 1024).as_bytes()),
+        RawOutcome::Response(200)
+    ));
+    assert_eq!(node.get(&Credential::Admin, "/readyz").unwrap().status(), 200, "the node keeps serving");
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
@@ -26,12 +26,14 @@ use crate::metrics::Metrics;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client has this long to send a complete request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest HTTP/1 read buffer, which bounds a request head (the request line and headers).
+/// Largest HTTP/1 request head (request line and headers); a larger one gets 431.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Largest HTTP/2 header list.
 const MAX_H2_HEADER_LIST: u32 = 64 * 1024;
 /// HTTP/2 streams per connection.
 const MAX_H2_STREAMS: u32 = 256;
+/// HTTP/1 read buffer for bodies (uploads), above the head limit.
+const BODY_READ_BUFFER: usize = 256 * 1024;
 /// At shutdown, a connection that has not sent its first request yet gets this long to send it.
 const FIRST_REQUEST_WAIT: Duration = Duration::from_secs(2);
 
@@ -119,6 +121,76 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// A hyper connection that can be asked to finish its current work and close.
+trait GracefulConnection: Future<Output = Result<(), hyper::Error>> {
+    fn shut_down(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S> GracefulConnection for http1::Connection<I, S>
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+    S::ResBody: hyper::body::Body + 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn shut_down(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, E> GracefulConnection for http2::Connection<I, S, E>
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    S::ResBody: hyper::body::Body + 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, S::ResBody>,
+{
+    fn shut_down(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+/// Serves a connection to its end. Shutdown has two steps. hyper closes a connection on which no bytes have
+/// arrived yet as soon as it is told to shut down; but this connection's TLS handshake is done, so its client may
+/// have a request in flight. So: first wait (at most FIRST_REQUEST_WAIT) for the first request to arrive, then
+/// tell hyper, which finishes the request in progress and closes the connection.
+async fn drive<C: GracefulConnection>(
+    conn: C,
+    mut stop: watch::Receiver<bool>,
+    first_request: Arc<tokio::sync::Notify>,
+    remote: std::net::SocketAddr,
+) {
+    tokio::pin!(conn);
+    let mut phase = Phase::Serving;
+    let wait = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(wait);
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(err) = result {
+                    tracing::debug!(%remote, %err, "connection ended with an error");
+                }
+                break;
+            }
+            _ = stop.wait_for(|stop| *stop), if phase == Phase::Serving => {
+                wait.as_mut().reset(tokio::time::Instant::now() + FIRST_REQUEST_WAIT);
+                phase = Phase::AwaitingFirstRequest;
+            }
+            () = first_request.notified(), if phase == Phase::AwaitingFirstRequest => {
+                phase = Phase::Draining;
+                conn.as_mut().shut_down();
+            }
+            () = &mut wait, if phase == Phase::AwaitingFirstRequest => {
+                phase = Phase::Draining;
+                conn.as_mut().shut_down();
+            }
+        }
+    }
+}
+
 /// Where a connection is in the shutdown sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -139,7 +211,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(mut self, tcp: tokio::net::TcpStream, remote: std::net::SocketAddr) {
+    async fn serve(self, tcp: tokio::net::TcpStream, remote: std::net::SocketAddr) {
         let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.tls.accept(tcp)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(err)) => {
@@ -165,50 +237,24 @@ impl Connection {
             let mut app = app.clone();
             async move { app.call(request).await }
         });
-        // INVARIANT: the protocol comes from ALPN, never from sniffing the first bytes: hyper-util cancels a
-        // connection that is still sniffing when graceful shutdown starts, which would drop its first request.
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder = if h2 { builder.http2_only() } else { builder.http1_only() };
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(MAX_HEAD_BYTES);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(MAX_H2_HEADER_LIST)
-            .max_concurrent_streams(MAX_H2_STREAMS);
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        tokio::pin!(conn);
-        // Shutdown has two steps. hyper closes a connection on which no bytes have arrived yet as soon as it is
-        // told to shut down; but this connection's TLS handshake is done, so its client may have a request in
-        // flight. So: first wait (at most FIRST_REQUEST_WAIT) for the first request to arrive, then tell hyper,
-        // which finishes the request in progress and closes the connection.
-        let mut phase = Phase::Serving;
-        let wait = tokio::time::sleep(Duration::ZERO);
-        tokio::pin!(wait);
-        loop {
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(err) = result {
-                        tracing::debug!(%remote, %err, "connection ended with an error");
-                    }
-                    break;
-                }
-                _ = self.stop.wait_for(|stop| *stop), if phase == Phase::Serving => {
-                    wait.as_mut().reset(tokio::time::Instant::now() + FIRST_REQUEST_WAIT);
-                    phase = Phase::AwaitingFirstRequest;
-                }
-                () = first_request.notified(), if phase == Phase::AwaitingFirstRequest => {
-                    phase = Phase::Draining;
-                    conn.as_mut().graceful_shutdown();
-                }
-                () = &mut wait, if phase == Phase::AwaitingFirstRequest => {
-                    phase = Phase::Draining;
-                    conn.as_mut().graceful_shutdown();
-                }
-            }
+        // INVARIANT: the protocol comes from ALPN, never from sniffing the first bytes: a connection still
+        // sniffing when shutdown starts would be dropped with its first request.
+        let io = TokioIo::new(stream);
+        if h2 {
+            let conn = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_header_list_size(MAX_H2_HEADER_LIST)
+                .max_concurrent_streams(MAX_H2_STREAMS)
+                .serve_connection(io, service);
+            drive(conn, self.stop, first_request, remote).await;
+        } else {
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_header_size(MAX_HEAD_BYTES)
+                .max_buf_size(MAX_HEAD_BYTES.max(BODY_READ_BUFFER))
+                .serve_connection(io, service);
+            drive(conn, self.stop, first_request, remote).await;
         }
         self.metrics.connections.dec();
     }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-pub use raw::{RawOutcome, raw_get};
+pub use raw::{RawOutcome, raw_get, raw_request};
 
 /// How long a node may take to print its banner and become ready in a test.
 const START_TIMEOUT: Duration = Duration::from_secs(30);

@@ -19,6 +19,13 @@ pub enum RawOutcome {
 
 /// `GET path` on a new TLS connection with `Connection: close`.
 pub fn raw_get(addr: SocketAddr, config: Arc<rustls::ClientConfig>, path: &str) -> RawOutcome {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    raw_request(addr, config, request.as_bytes())
+}
+
+/// Sends `request` (exact bytes, HTTP/1.1) on a new TLS connection and reads the response until the node
+/// closes the connection.
+pub fn raw_request(addr: SocketAddr, config: Arc<rustls::ClientConfig>, request: &[u8]) -> RawOutcome {
     let mut tcp = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
         Ok(tcp) => tcp,
         Err(e) => return RawOutcome::NotAccepted(format!("connect: {e}")),
@@ -35,11 +42,10 @@ pub fn raw_get(addr: SocketAddr, config: Arc<rustls::ClientConfig>, path: &str) 
             return RawOutcome::NotAccepted(format!("handshake: {e}"));
         }
     }
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
     // The handshake completed, so the node's process holds this connection: from here on, any failure is a
     // request the node accepted and dropped.
-    if let Err(e) = tls.write_all(request.as_bytes()).and_then(|()| tls.flush()) {
+    if let Err(e) = tls.write_all(request).and_then(|()| tls.flush()) {
         return RawOutcome::Lost(format!("write: {e}"));
     }
     let mut response = Vec::new();
