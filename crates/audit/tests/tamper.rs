@@ -1,5 +1,12 @@
 //! One test per kind of tampering: each is detected, and the report names the first bad record and why.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers may fail loudly"
+)]
+
 mod common;
 
 use std::fs;
