@@ -358,3 +358,20 @@ fn oversized_request_heads_are_refused_and_the_node_keeps_serving() {
     ));
     assert_eq!(node.get(&Credential::Admin, "/readyz").unwrap().status(), 200, "the node keeps serving");
 }
+
+#[test]
+fn a_closed_stdout_does_not_stop_the_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = redoubt_command()
+        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before the banner is written
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "the node died when its stdout was closed");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

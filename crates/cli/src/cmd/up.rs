@@ -26,15 +26,25 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints where everything is. Write errors are ignored: a node whose stdout was closed (a supervisor that
+/// stopped reading) keeps serving; `println!` would panic instead.
 fn banner(name: &str, data_dir: &std::path::Path, info: &StartInfo) {
+    use std::io::Write as _;
     let what = if info.bootstrapped { "bootstrapped a new node in" } else { "state reused from" };
     let (ca, cert, key) = (info.ca_file.display(), info.admin_cert.display(), info.admin_key.display());
-    println!("Redoubt node `{name}` is up ({what} {})", data_dir.display());
-    println!("  URL       {}", info.url);
-    println!("  Node CA   {ca}");
-    println!("            SHA-256 {}", info.ca_fingerprint);
-    println!("  Admin     {cert} (certificate)");
-    println!("            {key} (private key, mode 0600: keep it secret)");
-    println!("  Check it  curl --cacert {ca} --cert {cert} --key {key} {}/healthz", info.url);
-    println!("Stop with Ctrl-C or SIGTERM; in-flight requests finish first.");
+    let text = format!(
+        "Redoubt node `{name}` is up ({what} {dir})\n\
+         \x20 URL       {url}\n\
+         \x20 Node CA   {ca}\n\
+         \x20           SHA-256 {fingerprint}\n\
+         \x20 Admin     {cert} (certificate)\n\
+         \x20           {key} (private key, mode 0600: keep it secret)\n\
+         \x20 Check it  curl --cacert {ca} --cert {cert} --key {key} {url}/healthz\n\
+         Stop with Ctrl-C or SIGTERM; in-flight requests finish first.\n",
+        dir = data_dir.display(),
+        url = info.url,
+        fingerprint = info.ca_fingerprint,
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
