@@ -304,10 +304,7 @@ pub fn run_inspect(args: InspectArgs) -> Result<ExitCode> {
     } else {
         render(&report)
     };
-    #[expect(clippy::print_stdout, reason = "the report is the command's output")]
-    {
-        println!("{text}");
-    }
+    println!("{text}");
     if report.checks.iter().all(|c| c.ok) {
         Ok(ExitCode::SUCCESS)
     } else {
