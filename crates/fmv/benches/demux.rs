@@ -15,26 +15,47 @@ use redoubt_fmv::ts::{Demux, Event};
 
 const STREAM_RATE_BPS: f64 = 8_000_000.0;
 
-fn load(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+fn load(name: &str) -> std::io::Result<Vec<u8>> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name))
 }
 
-/// Runs `pass` over the stream until `budget` has elapsed; returns (bytes, KLV packets, elapsed).
-fn measure(ts: &[u8], budget: Duration, mut pass: impl FnMut(&mut Demux, &[u8])) -> (u64, u64, Duration) {
+/// How the bytes reach the demux.
+#[derive(Clone, Copy)]
+enum Feed {
+    /// `handle_bytes` with datagrams of this size.
+    Datagrams(usize),
+    /// `handle_packet` per 188-byte packet.
+    Packets,
+}
+
+/// Feeds the stream, draining events after each call, until `budget` has elapsed; returns (bytes, KLV packets,
+/// elapsed).
+fn measure(ts: &[u8], budget: Duration, feed: Feed) -> (u64, u64, Duration) {
     let start = Instant::now();
     let (mut bytes, mut klv) = (0u64, 0u64);
-    while start.elapsed() < budget {
-        // A fresh demux per loop: each pass is the 2 s stream from its start (PAT, PMT, continuity).
-        let mut demux = Demux::default();
-        pass(&mut demux, ts);
-        demux.handle_end();
+    let mut drain = |demux: &mut Demux| {
         while let Some(event) = demux.poll_event() {
             if matches!(event, Event::Klv(_)) {
                 klv += 1;
             }
-            black_box(&event);
+            black_box(event);
         }
+    };
+    while start.elapsed() < budget {
+        // A fresh demux per loop: each pass is the 2 s stream from its start (PAT, PMT, continuity).
+        let mut demux = Demux::default();
+        match feed {
+            Feed::Datagrams(size) => ts.chunks(size).for_each(|d| {
+                demux.handle_bytes(d);
+                drain(&mut demux);
+            }),
+            Feed::Packets => ts.chunks(188).for_each(|p| {
+                demux.handle_packet(p);
+                drain(&mut demux);
+            }),
+        }
+        demux.handle_end();
+        drain(&mut demux);
         bytes += ts.len() as u64;
     }
     (bytes, klv, start.elapsed())
@@ -51,9 +72,9 @@ fn report(label: &str, (bytes, klv, elapsed): (u64, u64, Duration)) {
     );
 }
 
-fn main() {
-    let ts = load("klv_in_mpegts_async_0x06.ts");
-    let klv = load("DynamicOnlyMISMMSPacketData.bin");
+fn main() -> std::io::Result<()> {
+    let ts = load("klv_in_mpegts_async_0x06.ts")?;
+    let klv = load("DynamicOnlyMISMMSPacketData.bin")?;
     let budget = Duration::from_secs(3);
     println!(
         "stream: {} bytes ({} packets, 2 s of video + 50 ST 0601 packets), looped for {budget:?}",
@@ -62,29 +83,9 @@ fn main() {
     );
 
     // Warm-up, then the two entry points side by side in one run.
-    measure(&ts, Duration::from_millis(300), |d, ts| d.handle_bytes(ts));
-    report(
-        "demux+KLV, 1316-byte datagrams",
-        measure(&ts, budget, |d, ts| {
-            for datagram in ts.chunks(1316) {
-                d.handle_bytes(datagram);
-                while let Some(e) = d.poll_event() {
-                    black_box(e);
-                }
-            }
-        }),
-    );
-    report(
-        "demux+KLV, 188-byte packets",
-        measure(&ts, budget, |d, ts| {
-            for packet in ts.chunks(188) {
-                d.handle_packet(packet);
-                while let Some(e) = d.poll_event() {
-                    black_box(e);
-                }
-            }
-        }),
-    );
+    measure(&ts, Duration::from_millis(300), Feed::Datagrams(1316));
+    report("demux+KLV, 1316-byte datagrams", measure(&ts, budget, Feed::Datagrams(1316)));
+    report("demux+KLV, 188-byte packets", measure(&ts, budget, Feed::Packets));
 
     let start = Instant::now();
     let mut n = 0u64;
@@ -105,4 +106,5 @@ fn main() {
         "ST 0601 decode",
         rate / 25.0
     );
+    Ok(())
 }

@@ -112,7 +112,7 @@ impl LabelMapping {
         .ok_or_else(|| LabelMappingError::Classification(label.classification.clone()))?;
         let mut marking = SecurityMarking {
             classification,
-            classifying_country: classifying_country.trim_start_matches('/').to_owned(),
+            classifying_country: crate::st0102::marking::country(classifying_country),
             country_coding_method,
             marking_system: None,
             releasable_to: Vec::new(),

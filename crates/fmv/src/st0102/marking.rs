@@ -17,7 +17,7 @@ pub struct SecurityMarking {
     pub marking_system: Option<String>,
     /// Tag 6 split on whitespace: the countries the stream is releasable to.
     pub releasable_to: Vec<String>,
-    /// Tags 4 (SCI/SHI, split on `/`) and 5 (caveats, split on `/` and `,`), in that order.
+    /// Tags 4 (SCI/SHI) and 5 (caveats), in that order, each split on `/` and `,`.
     pub caveats: Vec<String>,
 }
 
@@ -54,7 +54,7 @@ impl TryFrom<&SecuritySet> for SecurityMarking {
         let country_coding_method =
             set.country_coding_method().ok_or(MarkingError::MissingClassifyingCountry)?;
         let classifying_country = text(set, tag::CLASSIFYING_COUNTRY)?
-            .map(|c| c.trim_start_matches('/').trim().to_owned())
+            .map(country)
             .filter(|c| !c.is_empty())
             .ok_or(MarkingError::MissingClassifyingCountry)?;
         let marking_system = text(set, 11)?.map(str::to_owned);
@@ -62,10 +62,10 @@ impl TryFrom<&SecuritySet> for SecurityMarking {
             .map(|r| r.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
         let mut caveats: Vec<String> = Vec::new();
-        for (t, separators) in [(tag::SCI_SHI, &['/'][..]), (tag::CAVEATS, &['/', ','][..])] {
+        for t in [tag::SCI_SHI, tag::CAVEATS] {
             if let Some(value) = text(set, t)? {
                 caveats.extend(
-                    value.split(separators).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+                    value.split(['/', ',']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
                 );
             }
         }
@@ -103,6 +103,12 @@ impl SecurityMarking {
     }
 }
 
+/// A classifying country without its leading `//` (or any run of slashes and spaces), e.g. `//USA` → `USA`.
+/// Idempotent, so a marking written back to ST 0102 reads back the same.
+pub(crate) fn country(text: &str) -> String {
+    text.trim_start_matches(|c: char| c == '/' || c.is_whitespace()).trim_end().to_owned()
+}
+
 fn text(set: &SecuritySet, t: u32) -> Result<Option<&str>, MarkingError> {
     set.raw(t).map(|b| std::str::from_utf8(b).map_err(|_| MarkingError::BadText(t))).transpose()
 }
@@ -124,6 +130,17 @@ mod tests {
         assert_eq!(marking.caveats, ["HCS", "SI", "FOUO", "LIMDIS"]);
         let again = SecurityMarking::try_from(&marking.to_security_set()).unwrap();
         assert_eq!(again, marking);
+    }
+
+    #[test]
+    fn country_normalisation_is_idempotent() {
+        // Found by the fmv_klv fuzz target: `/ /NL` once read back as `/NL`, and an SCI/SHI item `,` vanished.
+        let mut set = SecuritySet::new(Classification::Secret, 2, "/ /NL", 12);
+        set.set(tag::CAVEATS, vec![0]);
+        set.set(tag::SCI_SHI, b",/X".to_vec());
+        let marking = SecurityMarking::try_from(&set).unwrap();
+        assert_eq!(marking.classifying_country, "NL");
+        assert_eq!(SecurityMarking::try_from(&marking.to_security_set()).unwrap(), marking);
     }
 
     #[test]
