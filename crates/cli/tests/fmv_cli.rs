@@ -1,6 +1,12 @@
 //! Black-box tests of `redoubt fmv probe`: the real binary on the vendored STANAG 4609 stream, on a stream with
 //! a security set and a bad checksum, and on input that is not a transport stream.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test helpers may fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers may fail loudly"
+)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,7 +1,13 @@
 //! Black-box interop with FFmpeg (Debian package, installed by scripts/install-test-deps): streams FFmpeg muxes
 //! from an H.264 test source plus KLV made here demux with the right PIDs, no continuity errors, and exactly the
 //! KLV packets put in; and FFmpeg reads the streams this crate's muxer writes. Missing ffmpeg fails the tests.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test helpers may fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers may fail loudly"
+)]
 
 mod common;
 

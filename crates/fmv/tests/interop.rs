@@ -1,7 +1,13 @@
 //! Conformance against an independent decoder: the `klvdata` package from PyPI (pinned in
 //! scripts/test-requirements.txt, installed by scripts/install-test-deps) decodes the vendored ST 0601 packets;
 //! every tag below 128 must decode to the same value here. Missing python3 or klvdata fails the test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test helpers may fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers may fail loudly"
+)]
 
 mod common;
 

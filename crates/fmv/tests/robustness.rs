@@ -1,6 +1,12 @@
 //! Bad input is counted and reported, parsing carries on, nothing panics: garbage, wrong sync bytes, lost and
 //! truncated PES packets, BER lengths past the end, bad checksums, unpolled events.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test helpers may fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers may fail loudly"
+)]
 
 mod common;
 

@@ -1,6 +1,12 @@
 //! Property tests: what the encoders write, the decoders read back — BER, local sets, ST 0601 and ST 0102 sets,
 //! PES and whole transport streams in every KLV shape, however the bytes are chunked; arbitrary input never panics.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test helpers may fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers may fail loudly"
+)]
 
 mod common;
 

@@ -1,5 +1,11 @@
 //! Conformance: the vendored klvdata packets and KLV-in-TS stream decode to the values the digest gives.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test helpers may fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers may fail loudly"
+)]
 
 mod common;
 

@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests: vendored vectors and running the demux to completion.
-#![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing, reason = "shared test helpers fail loudly")]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "shared test helpers fail loudly"
+)]
 
 use std::path::PathBuf;
 
