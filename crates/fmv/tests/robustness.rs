@@ -270,3 +270,36 @@ fn unpolled_events_are_bounded() {
     assert!(demux.counters().events_dropped > 0);
     assert_eq!(demux.counters().klv_packets, 500, "counters keep counting");
 }
+
+#[test]
+fn a_pmt_declaring_many_klv_streams_is_bounded() {
+    use redoubt_fmv::ts::{Descriptor, ElementaryStream, Packetizer, Pat, PatEntry, Pid, Pmt};
+    let pmt_pid = Pid::new(0x1000).unwrap();
+    let pat = Pat {
+        transport_stream_id: 1,
+        version: 0,
+        programs: vec![PatEntry { program_number: 1, pid: pmt_pid }],
+    };
+    let streams = (0..40u16)
+        .map(|i| ElementaryStream {
+            stream_type: 0x06,
+            pid: Pid::new(0x200 + i).unwrap(),
+            descriptors: vec![Descriptor::registration(*b"KLVA")],
+        })
+        .collect();
+    let pmt = Pmt {
+        program_number: 1,
+        version: 0,
+        pcr_pid: Pid::new(0x200).unwrap(),
+        descriptors: vec![],
+        streams,
+    };
+    let mut ts = Vec::new();
+    Packetizer::new(Pid::PAT).section(&pat.encode(), &mut ts);
+    Packetizer::new(pmt_pid).section(&pmt.encode(), &mut ts);
+    let mut demux = Demux::new(DemuxConfig { max_klv_streams: 16, ..DemuxConfig::default() });
+    demux.handle_bytes(&ts);
+    demux.handle_end();
+    assert_eq!(demux.klv_streams().count(), 16);
+    assert_eq!(demux.counters().streams_ignored, 24);
+}
