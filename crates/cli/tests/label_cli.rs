@@ -218,3 +218,20 @@ fn unknown_policy_is_named() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_strict_failure_says_when_lenient_mode_would_read_the_file() {
+    let policy = data("nato-4774-policy.xml");
+    let sloppy = data("nato-4774-17-1.nato"); // `URL=` for `URI=`, no CreationDateTime
+    let out = redoubt(&["label", "mark", "--spif", &policy, &sloppy]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--lenient accepts this file") && err.contains("`URL` should be `URI`"), "{err}");
+    let out = redoubt(&["label", "mark", "--lenient", "--spif", &policy, &sloppy]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out).trim(), "NATO UNCLASSIFIED Releasable to ISAF, KFOR, RESOLUTE SUPPORT");
+    // Broken beyond repair: no hint.
+    let out = redoubt_stdin(&["label", "mark", "--spif", &policy, "-"], b"<x>");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("--lenient"));
+}

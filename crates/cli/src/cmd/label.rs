@@ -238,19 +238,31 @@ fn warn_repairs(path: &Path, repairs: &[redoubt_label::Repair]) {
 
 fn read_label(set: &PolicySet, path: &Path, mode: Mode) -> Result<Label> {
     let bytes = read_input(path, MAX_LABEL_BYTES)?;
-    let (label, repairs) =
-        set.read_label(&bytes, mode).with_context(|| format!("reading label `{}`", path.display()))?;
+    let (label, repairs) = set.read_label(&bytes, mode).with_context(|| {
+        let hint = lenient_hint(mode, || set.read_label(&bytes, Mode::Lenient).is_ok());
+        format!("reading label `{}`{hint}", path.display())
+    })?;
     warn_repairs(path, &repairs);
     Ok(label)
 }
 
 fn read_clearance(set: &PolicySet, path: &Path, mode: Mode) -> Result<Clearance> {
     let bytes = read_input(path, MAX_LABEL_BYTES)?;
-    let (clearance, repairs) = set
-        .read_clearance(&bytes, mode)
-        .with_context(|| format!("reading clearance `{}`", path.display()))?;
+    let (clearance, repairs) = set.read_clearance(&bytes, mode).with_context(|| {
+        let hint = lenient_hint(mode, || set.read_clearance(&bytes, Mode::Lenient).is_ok());
+        format!("reading clearance `{}`{hint}", path.display())
+    })?;
     warn_repairs(path, &repairs);
     Ok(clearance)
+}
+
+/// When a strict read failed but a lenient one would succeed, says so: the user learns the way out.
+fn lenient_hint(mode: Mode, lenient_reads: impl FnOnce() -> bool) -> &'static str {
+    if matches!(mode, Mode::Strict) && lenient_reads() {
+        " (--lenient accepts this file and reports each repair)"
+    } else {
+        ""
+    }
 }
 
 /// Reads a file (or stdin for `-`), at most `limit + 1` bytes so that the parser reports an oversized input.
