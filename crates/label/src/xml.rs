@@ -5,7 +5,11 @@
 //! only the predefined entities and character references, resolves namespaces, and records the line:column of
 //! every element so that the format parsers can name the place of a defect. Mismatched end tags are an error in
 //! strict mode and a reported repair in lenient mode (real SPIFs in the wild contain them).
+//!
+//! Names, attribute values and text borrow from the input whenever they need no unescaping (the common case), so
+//! reading a label allocates little more than the child lists: a 1 KiB label is read many times per request path.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::rc::Rc;
 
@@ -44,47 +48,44 @@ impl fmt::Display for Pos {
 
 /// One attribute: its name as written (`xml:lang`, `URI`) and its unescaped value.
 #[derive(Debug, Clone)]
-pub(crate) struct Attr {
-    pub name: String,
-    pub value: String,
+pub(crate) struct Attr<'i> {
+    pub name: Cow<'i, str>,
+    pub value: Cow<'i, str>,
 }
 
 /// One element of the tree.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Element {
+pub(crate) struct Element<'i> {
     /// Local name (without prefix).
-    pub name: String,
+    pub name: Cow<'i, str>,
     /// Resolved namespace URI, if any (shared: every element of a document usually has the same one).
     pub ns: Option<Rc<str>>,
-    pub attrs: Vec<Attr>,
-    pub children: Vec<Element>,
+    pub attrs: Vec<Attr<'i>>,
+    pub children: Vec<Element<'i>>,
     /// Character data directly inside this element, concatenated, leading white space dropped (every reader
     /// trims element text).
-    pub text: String,
+    pub text: Cow<'i, str>,
     pub pos: Pos,
 }
 
-impl Element {
+impl<'i> Element<'i> {
     /// The value of the attribute written `name` (exact match).
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|a| a.name == name).map(|a| a.value.as_str())
+        self.attrs.iter().find(|a| a.name == name).map(|a| &*a.value)
     }
 
     /// The value of the attribute whose name matches `name` ignoring ASCII case, with its name as written.
     pub fn attr_ignore_case(&self, name: &str) -> Option<(&str, &str)> {
-        self.attrs
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
-            .map(|a| (a.name.as_str(), a.value.as_str()))
+        self.attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name)).map(|a| (&*a.name, &*a.value))
     }
 
     /// Child elements with local name `name`.
-    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element<'i>> + 'a {
         self.children.iter().filter(move |c| c.name == name)
     }
 
     /// The first child element with local name `name`.
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub fn child(&self, name: &str) -> Option<&Element<'i>> {
         self.children.iter().find(|c| c.name == name)
     }
 
@@ -95,7 +96,7 @@ impl Element {
 }
 
 /// Reads `input` into a tree, enforcing `limits`. Returns the root element and the repairs made (lenient only).
-pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element, Vec<Repair>), Error> {
+pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element<'_>, Vec<Repair>), Error> {
     if input.len() > limits.max_bytes {
         return Err(Error::TooLarge { size: input.len(), limit: limits.max_bytes });
     }
@@ -112,6 +113,7 @@ pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element
     }
     let mut tree = TreeBuilder {
         input,
+        doc: std::str::from_utf8(input).ok(),
         limits,
         mode,
         stack: Vec::new(),
@@ -136,13 +138,15 @@ pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element
             Event::Start(start) => tree.open(&start, before, false)?,
             Event::Empty(start) => tree.open(&start, before, true)?,
             Event::End(end) => tree.close(end.name().as_ref(), before)?,
+            // White space between elements is never kept (see `text`): skip it before decoding.
+            Event::Text(text) if tree.drops_blank() && text.iter().all(u8::is_ascii_whitespace) => {}
             Event::Text(text) => {
                 let text = text.xml10_content().map_err(|e| tree.xml_error(before, e.to_string()))?;
-                tree.text(&text, before)?;
+                tree.text(text, before)?;
             }
             Event::CData(data) => {
                 let text = data.xml10_content().map_err(|e| tree.xml_error(before, e.to_string()))?;
-                tree.text(&text, before)?;
+                tree.text(text, before)?;
             }
             Event::GeneralRef(reference) => {
                 let resolved = match reference.resolve_char_ref() {
@@ -165,7 +169,7 @@ pub(crate) fn parse(input: &[u8], limits: Limits, mode: Mode) -> Result<(Element
                     }
                     Err(e) => return Err(tree.xml_error(before, e.to_string())),
                 };
-                tree.text(&resolved, before)?;
+                tree.text(Cow::Owned(resolved), before)?;
             }
             Event::DocType(_) => {
                 return Err(
@@ -201,13 +205,15 @@ impl LineIndex {
             *self = LineIndex { offset: 0, line: 1, column: 1 };
         }
         let end = at.min(input.len());
-        for &b in input.get(self.offset..end).unwrap_or_default() {
-            if b == b'\n' {
-                self.line = self.line.saturating_add(1);
-                self.column = 1;
-            } else {
-                self.column = self.column.saturating_add(1);
+        let span = input.get(self.offset..end).unwrap_or_default();
+        // Counting in two simple passes (both vectorise) instead of a branch per byte.
+        let lines = span.iter().fold(0u32, |n, &b| n.wrapping_add(u32::from(b == b'\n')));
+        match span.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                self.line = self.line.saturating_add(lines);
+                self.column = u32::try_from(span.len() - last).unwrap_or(u32::MAX);
             }
+            None => self.column = self.column.saturating_add(u32::try_from(span.len()).unwrap_or(u32::MAX)),
         }
         self.offset = end;
         Pos { line: self.line, column: self.column }
@@ -216,10 +222,13 @@ impl LineIndex {
 
 struct TreeBuilder<'i> {
     input: &'i [u8],
+    /// The input as text when it is valid UTF-8 (always, for a well-formed document): what names and values
+    /// borrow from.
+    doc: Option<&'i str>,
     limits: Limits,
     mode: Mode,
-    stack: Vec<Element>,
-    root: Option<Element>,
+    stack: Vec<Element<'i>>,
+    root: Option<Element<'i>>,
     repairs: Vec<Repair>,
     lines: LineIndex,
     elements: usize,
@@ -228,7 +237,24 @@ struct TreeBuilder<'i> {
     xml_ns: Rc<str>,
 }
 
-impl TreeBuilder<'_> {
+impl<'i> TreeBuilder<'i> {
+    /// `part` (a name, value or text the reader returned) as a borrow of the input when it is a slice of it,
+    /// else as an owned copy (it was unescaped or normalised).
+    fn borrow(&self, part: &str) -> Cow<'i, str> {
+        match self.doc.and_then(|doc| slice_of(doc, part.as_bytes())) {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(part.to_owned()),
+        }
+    }
+
+    /// Like [`Self::borrow`], for bytes that are UTF-8 when the input is (names); invalid UTF-8 is replaced.
+    fn borrow_bytes(&self, part: &[u8]) -> Cow<'i, str> {
+        match self.doc.and_then(|doc| slice_of(doc, part)) {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(String::from_utf8_lossy(part).into_owned()),
+        }
+    }
+
     fn xml_error(&mut self, at: usize, detail: String) -> Error {
         let pos = self.lines.pos(self.input, at);
         Error::Xml { pos, detail }
@@ -236,7 +262,7 @@ impl TreeBuilder<'_> {
 
     fn open(&mut self, start: &BytesStart<'_>, at: usize, empty: bool) -> Result<(), Error> {
         let pos = self.lines.pos(self.input, at);
-        let qname = String::from_utf8_lossy(start.name().as_ref()).into_owned();
+        let qname = self.borrow_bytes(start.name().as_ref());
         if self.root.is_some() {
             return Err(Error::Xml {
                 pos,
@@ -266,22 +292,31 @@ impl TreeBuilder<'_> {
                     pos: Some(pos),
                 });
             }
-            let name = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
-            if attrs.iter().any(|a: &Attr| a.name == name) {
+            let name = self.borrow_bytes(attr.key.as_ref());
+            if attrs.iter().any(|a: &Attr<'_>| a.name == name) {
                 return Err(Error::Xml { pos, detail: format!("attribute `{name}` appears twice") });
             }
-            let value =
-                attr.unescape_value().map_err(|e| Error::Xml { pos, detail: e.to_string() })?.into_owned();
+            // Without `&` there is nothing to unescape: the value is the input slice itself.
+            let raw = (!attr.value.contains(&b'&'))
+                .then(|| self.doc.and_then(|d| slice_of(d, &attr.value)))
+                .flatten();
+            let value = match raw {
+                Some(v) => Cow::Borrowed(v),
+                None => match attr.unescape_value().map_err(|e| Error::Xml { pos, detail: e.to_string() })? {
+                    Cow::Borrowed(v) => self.borrow(v),
+                    Cow::Owned(v) => Cow::Owned(v),
+                },
+            };
             if name == "xmlns" {
-                self.ns.push((depth, String::new(), Rc::from(value.as_str())));
+                self.ns.push((depth, String::new(), Rc::from(&*value)));
             } else if let Some(prefix) = name.strip_prefix("xmlns:") {
-                self.ns.push((depth, prefix.to_owned(), Rc::from(value.as_str())));
+                self.ns.push((depth, prefix.to_owned(), Rc::from(&*value)));
             }
             attrs.push(Attr { name, value });
         }
         let (prefix, local) = match qname.split_once(':') {
             Some((p, l)) => (p, l),
-            None => ("", qname.as_str()),
+            None => ("", &*qname),
         };
         let ns = if prefix == "xml" {
             Some(self.xml_ns.clone())
@@ -299,8 +334,12 @@ impl TreeBuilder<'_> {
                 detail: format!("namespace prefix `{prefix}` of element `{qname}` is not declared"),
             });
         }
-        let element =
-            Element { name: local.to_owned(), ns, attrs, children: Vec::new(), text: String::new(), pos };
+        let name = match &qname {
+            // `local` is a suffix of `qname`: take the same suffix of the borrowed input.
+            Cow::Borrowed(q) => Cow::Borrowed(q.get(q.len() - local.len()..).unwrap_or_default()),
+            Cow::Owned(_) => Cow::Owned(local.to_owned()),
+        };
+        let element = Element { name, ns, attrs, children: Vec::new(), text: Cow::Borrowed(""), pos };
         self.stack.push(element);
         if empty {
             self.finish_top(depth);
@@ -349,13 +388,26 @@ impl TreeBuilder<'_> {
         }
     }
 
-    fn text(&mut self, text: &str, at: usize) -> Result<(), Error> {
+    /// True when white space read now would be dropped: outside the root, or before any text of the element.
+    fn drops_blank(&self) -> bool {
+        self.stack.last().is_none_or(|top| top.text.is_empty())
+    }
+
+    fn text(&mut self, text: Cow<'_, str>, at: usize) -> Result<(), Error> {
+        let borrowed = match &text {
+            Cow::Borrowed(t) => Some(self.borrow(t)),
+            Cow::Owned(_) => None,
+        };
         match self.stack.last_mut() {
             Some(top) => {
                 // Leading white space is never kept (readers trim), and skipping it saves an allocation per
                 // indented element.
-                if !(top.text.is_empty() && text.bytes().all(|b| b.is_ascii_whitespace())) {
-                    top.text.push_str(text);
+                if top.text.is_empty() {
+                    if !text.bytes().all(|b| b.is_ascii_whitespace()) {
+                        top.text = borrowed.unwrap_or_else(|| Cow::Owned(text.into_owned()));
+                    }
+                } else {
+                    top.text.to_mut().push_str(&text);
                 }
                 Ok(())
             }
@@ -384,4 +436,11 @@ pub(crate) fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// `part` as a slice of `doc` when it lies inside it (compared by address, so no unsafe code and no copy).
+fn slice_of<'i>(doc: &'i str, part: &[u8]) -> Option<&'i str> {
+    let start = (part.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    doc.get(start..end).filter(|s| s.as_ptr() == part.as_ptr())
 }

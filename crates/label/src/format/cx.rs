@@ -50,7 +50,7 @@ impl Cx {
             Some(a) => {
                 let problem = format!("attribute `{}` should be `{name}`", a.name);
                 self.defect(el, problem, "read as such")?;
-                Ok(Some(a.value.as_str()))
+                Ok(Some(&*a.value))
             }
         }
     }
@@ -90,7 +90,11 @@ pub(crate) fn unexpected(cx: &mut Cx, parent: &Element, child: &Element) -> Resu
     cx.defect(child, problem, "ignored")
 }
 
-pub(crate) fn once<'e>(cx: &mut Cx, slot: &mut Option<&'e Element>, child: &'e Element) -> Result<(), Error> {
+pub(crate) fn once<'e, 'i>(
+    cx: &mut Cx,
+    slot: &mut Option<&'e Element<'i>>,
+    child: &'e Element<'i>,
+) -> Result<(), Error> {
     if slot.is_some() {
         let problem = format!("element `{}` appears more than once", child.name);
         cx.defect(child, problem, "kept the first")?;

@@ -46,7 +46,7 @@ pub fn detect(input: &[u8]) -> Result<Format, Error> {
         Some(b'<') => {
             let (root, _) = xml::parse(input, LABEL_XML, Mode::Lenient)?;
             let ns = root.ns.as_deref().unwrap_or_default();
-            Ok(match (ns, root.name.as_str()) {
+            Ok(match (ns, &*root.name) {
                 (spiffing_xml::NS_SPIFFING, "label") => Format::SpiffingLabel,
                 (spiffing_xml::NS_SPIFFING, "clearance") => Format::SpiffingClearance,
                 (_, n) if n.eq_ignore_ascii_case("ConfidentialityClearance") => Format::NatoClearanceXml,

@@ -58,7 +58,7 @@ fn read(root: &Element, what: &str) -> Result<(String, Vec<u64>, Vec<RawTag>), E
     let mut classes = Vec::new();
     let mut tags = Vec::new();
     for child in &root.children {
-        match child.name.as_str() {
+        match &*child.name {
             "policy" if policy.is_none() => policy = Some(attr(child, "id")?.to_owned()),
             "policy" => return Err(Error::invalid("policy", Some(child.pos), "more than one `policy`")),
             "classification" => classes.push(lacv(child)?),

@@ -162,24 +162,22 @@ pub(crate) fn validate(spif: &Spif, label: &Label) -> Vec<Violation> {
     }
     for &c in &cats {
         let Some(cat) = spif.cat(c) else { continue };
-        let name = spif.cat_label(c);
+        // Built only for a violation: formatting it for every value was most of the cost of a valid label.
+        let name = || spif.cat_label(c);
         if let Some(cl) = class
             && cat.excluded_classes.contains(&cl)
         {
             let classification = spif.class(cl).map(|x| x.name.clone()).unwrap_or_default();
-            out.push(Violation::ExcludedClass { value: name.clone(), classification });
+            out.push(Violation::ExcludedClass { value: name(), classification });
         }
         for ex in &cat.excluded {
             for &other in ex.cats.iter().filter(|&&o| has(o)) {
-                out.push(Violation::ExcludedCategory {
-                    value: name.clone(),
-                    excluded: spif.cat_label(other),
-                });
+                out.push(Violation::ExcludedCategory { value: name(), excluded: spif.cat_label(other) });
             }
         }
         for g in &cat.required {
             if !group_met(g, &has) {
-                out.push(Violation::Required { by: format!("value `{name}`"), requirement: describe(g) });
+                out.push(Violation::Required { by: format!("value `{}`", name()), requirement: describe(g) });
             }
         }
     }
