@@ -24,11 +24,12 @@ pub mod writer;
 
 pub use chain::ProblemKind;
 pub use error::{Error, Result};
-pub use query::{Filter, Hit, Query, query};
+pub use query::{Filter, Hit, Query, parse_time, query};
 pub use record::{
     Checkpoint, Decision, DecisionRecord, Digest, Entry, KeyId, LabelRef, Line, LogId, Object, Who,
 };
 pub use sign::{CheckpointSigner, NodeSigner, VerifyingKey};
+pub use time::OffsetDateTime;
 pub use verify::{CheckpointInfo, Problem, Report, TornTail, verify, verify_anchored};
 pub use writer::{Appended, AuditWriter, HEAD_FILE, LOG_FILE, Recovery};
 

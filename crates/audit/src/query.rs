@@ -49,6 +49,15 @@ impl Filter {
     }
 }
 
+/// Parses an RFC 3339 time (with any offset) for a [`Filter`] bound, e.g. from a command line.
+///
+/// # Errors
+/// A message naming the text when it is not RFC 3339.
+pub fn parse_time(text: &str) -> std::result::Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z"))
+}
+
 /// A matching record and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {

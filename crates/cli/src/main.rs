@@ -40,6 +40,9 @@ enum Command {
     Decrypt(cmd::ztdf::DecryptArgs),
     /// Describe a ZTDF container (manifest, keys, policy, label, structure) without decrypting it
     Inspect(cmd::ztdf::InspectArgs),
+    /// Audit trail: verify the hash chain and signatures, query records
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
     // Each group's arguments and `run` live in `cmd/<group>.rs`; add a variant here and one line in `main`.
 }
 
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Encrypt(args) => cmd::ztdf::run_encrypt(args),
         Command::Decrypt(args) => cmd::ztdf::run_decrypt(args),
         Command::Inspect(args) => cmd::ztdf::run_inspect(args),
+        Command::Audit(cmd) => cmd::audit::run(cmd),
     };
     exit::report(result)
 }
