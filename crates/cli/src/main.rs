@@ -4,7 +4,11 @@
 //! Exit codes, for every subcommand: 0 success; 1 a negative answer (invalid, denied, integrity failure);
 //! 2 usage error or unreadable input.
 
-#![allow(clippy::print_stdout, clippy::print_stderr, reason = "the binary talks to its user on stdout and stderr")]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the binary talks to its user on stdout and stderr"
+)]
 
 mod cmd;
 mod exit;

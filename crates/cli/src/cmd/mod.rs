@@ -5,6 +5,6 @@ pub mod audit;
 pub mod config;
 pub mod fmv;
 pub mod label;
-pub mod up;
 pub mod settings;
+pub mod up;
 pub mod ztdf;
