@@ -439,7 +439,7 @@ pub(crate) fn escape(s: &str) -> String {
 }
 
 /// `part` as a slice of `doc` when it lies inside it (compared by address, so no unsafe code and no copy).
-fn slice_of<'i>(doc: &'i str, part: &[u8]) -> Option<&'i str> {
+pub(crate) fn slice_of<'i>(doc: &'i str, part: &[u8]) -> Option<&'i str> {
     let start = (part.as_ptr() as usize).checked_sub(doc.as_ptr() as usize)?;
     let end = start.checked_add(part.len())?;
     doc.get(start..end).filter(|s| s.as_ptr() == part.as_ptr())

@@ -6,6 +6,7 @@ pub(crate) mod clearance_xml;
 pub(crate) mod cx;
 pub(crate) mod json;
 pub(crate) mod json_structured;
+pub(crate) mod nato_stream;
 pub(crate) mod nato_xml;
 pub(crate) mod spiffing_xml;
 pub(crate) mod stanag5636;

@@ -21,7 +21,18 @@ pub const NS_LABEL: &str = "urn:nato:stanag:4774:confidentialitymetadatalabel:1:
 const MAX_SUCCESSION_DEPTH: usize = 2;
 
 /// Reads a 4774 XML label.
+///
+/// A clean label is read by the streaming fast path (`nato_stream`); anything else, including every input that
+/// is an error or needs a repair, by the tree reader below, which owns every message.
 pub(crate) fn parse(input: &[u8], mode: Mode) -> Result<(Label, Vec<Repair>), Error> {
+    if let Some(label) = super::nato_stream::parse(input) {
+        return Ok((label, Vec::new()));
+    }
+    parse_tree(input, mode)
+}
+
+/// Reads a 4774 XML label through the generic tree reader.
+pub(crate) fn parse_tree(input: &[u8], mode: Mode) -> Result<(Label, Vec<Repair>), Error> {
     let (root, mut repairs) = xml::parse(input, LABEL_XML, mode)?;
     let mut cx = Cx::new(mode);
     let kind = match LabelKind::from_element(&root.name) {
