@@ -5,8 +5,9 @@
 //! requests; each segment is checked before its plaintext is released, and memory holds a few segments.
 
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 pub use crate::layout::SegmentInfo;
 
@@ -17,7 +18,7 @@ use crate::key::{KasPrivateKey, KeyShare, PayloadKey, decrypt_metadata, unwrap_k
 use crate::layout::{Layout, check};
 use crate::limits::ReadLimits;
 use crate::manifest::Manifest;
-use crate::parallel::map_in_place;
+use crate::parallel::Pool;
 use crate::policy::{Policy, verify_policy_binding};
 use crate::segment::SegmentCipher;
 use crate::zip::{ZipEntry, read_directory};
@@ -236,7 +237,7 @@ impl<R: Read + Seek> TdfReader<R> {
     /// As [`TdfReader::verify`].
     pub fn decryptor(self, key: PayloadKey, options: &VerifyOptions) -> Result<Decryptor<R>> {
         self.verify(&key, options)?;
-        let cipher = SegmentCipher::new(&key, self.layout.hash_alg, self.layout.legacy)?;
+        let cipher = Arc::new(SegmentCipher::new(&key, self.layout.hash_alg, self.layout.legacy)?);
         Ok(Decryptor { source: self.source, cipher, layout: self.layout, threads: options.threads.max(1) })
     }
 
@@ -251,9 +252,31 @@ impl<R: Read + Seek> TdfReader<R> {
 #[derive(Debug)]
 pub struct Decryptor<R> {
     source: R,
-    cipher: SegmentCipher,
+    cipher: Arc<SegmentCipher>,
     layout: Layout,
     threads: usize,
+}
+
+/// A buffer that may hold plaintext: wiped when dropped, not between segments (the next segment's stored
+/// bytes overwrite it; wiping 2 MiB byte by byte per segment cost more than decrypting it).
+type PlainBuf = Zeroizing<Vec<u8>>;
+
+/// Reads a stored segment into `buf`, resized to its length (the previous contents are overwritten; nothing
+/// is zero-filled when the length does not change).
+fn read_stored<R: Read + Seek>(
+    source: &mut R,
+    info: &SegmentInfo,
+    count: usize,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    buf.resize(usize::try_from(info.stored_len).map_err(|_| Error::Limit("segment size".into()))?, 0);
+    source.seek(SeekFrom::Start(info.stored_offset))?;
+    source.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::Integrity(IntegrityError::Segment { index: info.index, count })
+        }
+        _ => Error::Io(e),
+    })
 }
 
 impl<R: Read + Seek> Decryptor<R> {
@@ -269,19 +292,6 @@ impl<R: Read + Seek> Decryptor<R> {
         self.layout.plaintext_len
     }
 
-    fn read_stored(&mut self, info: &SegmentInfo, buf: &mut Vec<u8>) -> Result<()> {
-        buf.clear();
-        buf.resize(usize::try_from(info.stored_len).map_err(|_| Error::Limit("segment size".into()))?, 0);
-        self.source.seek(SeekFrom::Start(info.stored_offset))?;
-        self.source.read_exact(buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => Error::Integrity(IntegrityError::Segment {
-                index: info.index,
-                count: self.layout.segments.len(),
-            }),
-            _ => Error::Io(e),
-        })
-    }
-
     /// Decrypts one segment and appends its plaintext to `out`.
     ///
     /// # Errors
@@ -292,9 +302,9 @@ impl<R: Read + Seek> Decryptor<R> {
             .segments
             .get(index)
             .ok_or_else(|| Error::Config(format!("segment {index} does not exist")))?;
-        let mut buf = Vec::new();
-        self.read_stored(&info, &mut buf)?;
         let count = self.layout.segments.len();
+        let mut buf = Vec::new();
+        read_stored(&mut self.source, &info, count, &mut buf)?;
         let expected = self.layout.hashes.get(index).ok_or(Error::Crypto("layout"))?;
         let range = self.cipher.open(&mut buf, expected, index, count)?;
         out.extend_from_slice(buf.get(range).ok_or(Error::Crypto("layout"))?);
@@ -307,39 +317,60 @@ impl<R: Read + Seek> Decryptor<R> {
     /// # Errors
     /// The first segment that does not verify, I/O errors.
     pub fn decrypt_to<W: Write>(&mut self, mut out: W) -> Result<u64> {
-        let per_batch = if self.threads > 1 { self.threads * 2 } else { 1 };
-        let mut bufs: Vec<Vec<u8>> = Vec::new();
-        let mut written = 0u64;
-        let count = self.layout.segments.len();
-        let mut next = 0usize;
-        while next < count {
-            let end = (next + per_batch).min(count);
-            bufs.resize_with(end - next, Vec::new);
-            for (slot, i) in (next..end).enumerate() {
-                let info = *self.layout.segments.get(i).ok_or(Error::Crypto("layout"))?;
-                let mut b = std::mem::take(bufs.get_mut(slot).ok_or(Error::Crypto("layout"))?);
-                self.read_stored(&info, &mut b)?;
-                if let Some(s) = bufs.get_mut(slot) {
-                    *s = b;
-                }
-            }
-            let cipher = &self.cipher;
-            let hashes = &self.layout.hashes;
-            let base = next;
-            let ranges = map_in_place(&mut bufs, self.threads, |slot, buf| {
-                let i = base + slot;
-                cipher.open(buf, hashes.get(i).ok_or(Error::Crypto("layout"))?, i, count)
-            });
-            for (buf, range) in bufs.iter_mut().zip(ranges) {
-                let range = range?;
-                let pt = buf.get(range).ok_or(Error::Crypto("layout"))?;
-                out.write_all(pt)?;
-                written += pt.len() as u64;
-                buf.zeroize();
-            }
-            next = end;
-        }
+        let written = if self.threads > 1 && self.layout.segments.len() > 1 {
+            self.decrypt_parallel(&mut out)?
+        } else {
+            self.decrypt_serial(&mut out)?
+        };
         out.flush()?;
+        Ok(written)
+    }
+
+    /// One thread: one buffer, read, verified and decrypted in place, written out; wiped at the end.
+    fn decrypt_serial<W: Write>(&mut self, out: &mut W) -> Result<u64> {
+        let count = self.layout.segments.len();
+        let mut buf = PlainBuf::default();
+        let mut written = 0u64;
+        for (info, expected) in self.layout.segments.iter().zip(&self.layout.hashes) {
+            read_stored(&mut self.source, info, count, &mut buf)?;
+            let range = self.cipher.open(buf.as_mut_slice(), expected, info.index, count)?;
+            let pt = buf.get(range).ok_or(Error::Crypto("layout"))?;
+            out.write_all(pt)?;
+            written += pt.len() as u64;
+        }
+        Ok(written)
+    }
+
+    /// Several threads: the caller reads segments ahead (at most two per thread in flight) and writes them
+    /// out in order while the workers verify and decrypt. A segment's plaintext is written only once its
+    /// hash and tag have verified; the first failure in segment order stops everything.
+    fn decrypt_parallel<W: Write>(&mut self, out: &mut W) -> Result<u64> {
+        let count = self.layout.segments.len();
+        let cipher = Arc::clone(&self.cipher);
+        let mut pool =
+            Pool::new(self.threads, move |(mut buf, expected, index): (PlainBuf, Vec<u8>, usize)| {
+                let range = cipher.open(buf.as_mut_slice(), &expected, index, count)?;
+                Ok((buf, range))
+            })?;
+        let max = (self.threads as u64).saturating_mul(2);
+        let mut spare: Vec<PlainBuf> = Vec::new();
+        let mut sent = 0usize;
+        let mut written = 0u64;
+        for _ in 0..count {
+            while sent < count && pool.outstanding() < max {
+                let info = self.layout.segments.get(sent).ok_or(Error::Crypto("layout"))?;
+                let expected = self.layout.hashes.get(sent).ok_or(Error::Crypto("layout"))?.clone();
+                let mut buf = spare.pop().unwrap_or_default();
+                read_stored(&mut self.source, info, count, &mut buf)?;
+                pool.submit((buf, expected, sent))?;
+                sent += 1;
+            }
+            let (buf, range) = pool.next_in_order()?;
+            let pt = buf.get(range).ok_or(Error::Crypto("layout"))?;
+            out.write_all(pt)?;
+            written += pt.len() as u64;
+            spare.push(buf);
+        }
         Ok(written)
     }
 

@@ -90,6 +90,13 @@ impl SegmentCipher {
         Ok(self.encode(&self.raw_hash(buf)))
     }
 
+    /// As [`SegmentCipher::seal`], and also returns the CRC-32 of the stored segment (for the ZIP), computed
+    /// right after sealing while the bytes are still in cache.
+    pub(crate) fn seal_with_crc(&self, buf: &mut Vec<u8>) -> Result<(Vec<u8>, u32)> {
+        let hash = self.seal(buf)?;
+        Ok((hash, crc32fast::hash(buf)))
+    }
+
     /// Verifies a stored segment against its manifest hash (decoded from base64), then decrypts in place.
     /// Returns the range of `buf` that holds the plaintext. On any failure `buf` is zeroized and nothing of it
     /// may be used.

@@ -1,9 +1,13 @@
 //! The streaming writer: plaintext in through [`std::io::Write`], a ZTDF out to any `Write` (no seeking).
-//! Memory holds one batch of segments (one per thread, two per thread when parallel) whatever the payload
-//! size. The payload entry is written first with a data descriptor; the manifest (which needs every segment
-//! hash) last. Key shares are generated and wrapped up front, so a failure to wrap writes nothing.
+//! Memory holds a few segments whatever the payload size: the one being filled, and when parallel at most
+//! two per thread in flight. With one thread each segment is sealed in place, its CRC-32 taken right after
+//! (while it is in cache) and written. With more, worker threads seal and CRC segments while the caller keeps
+//! copying in and writing earlier segments out, in order. The payload entry is written first with a data
+//! descriptor; the manifest (which needs every segment hash) last. Key shares are generated and wrapped up
+//! front, so a failure to wrap writes nothing.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use crate::assertion::{Assertion, AssertionConfig};
 use crate::error::{Error, Result};
@@ -12,7 +16,7 @@ use crate::manifest::{
     EncryptionInformation, IntegrityInformation, KeyAccessObject, Manifest, Method, PayloadReference,
     RootSignature, Segment,
 };
-use crate::parallel::map_in_place;
+use crate::parallel::Pool;
 use crate::policy::{AttributeValue, Policy, PolicyBody};
 use crate::rand::{RandomSource, array, uuid_v4};
 use crate::segment::{IV_LEN, SegmentCipher, SegmentHashAlg, TAG_LEN};
@@ -77,17 +81,22 @@ pub struct WriteSummary {
     pub container_len: u64,
 }
 
+/// A sealed segment: stored bytes, hash as encoded in the manifest (before base64), CRC-32 of the stored bytes.
+type Sealed = (Vec<u8>, Vec<u8>, u32);
+
 /// Encrypts a stream into a ZTDF. Write the plaintext, then call [`TdfWriter::finish`]; dropping the writer
 /// without finishing leaves an incomplete container (the caller discards it).
 pub struct TdfWriter<'r, W: Write> {
     zip: ZipWriter<W>,
-    cipher: SegmentCipher,
+    cipher: Arc<SegmentCipher>,
     key: PayloadKey,
     rng: &'r dyn RandomSource,
     segment_size: usize,
     threads: usize,
-    batch_len: usize,
-    batch: Vec<Vec<u8>>,
+    /// Workers (started at the first full segment when `threads > 1`).
+    pool: Option<Pool<Vec<u8>, Sealed>>,
+    /// Segments handed to the cipher so far.
+    submitted: u64,
     spare: Vec<Vec<u8>>,
     current: Vec<u8>,
     segments: Vec<Segment>,
@@ -149,7 +158,7 @@ impl<'r, W: Write> TdfWriter<'r, W> {
         let policy_b64 = policy.to_base64()?;
         let (key, key_access) =
             split_and_wrap(&config.kas, config.split, &policy_b64, config.metadata.as_deref(), rng)?;
-        let cipher = SegmentCipher::new(&key, config.hash_alg, false)?;
+        let cipher = Arc::new(SegmentCipher::new(&key, config.hash_alg, false)?);
         let mut zip = ZipWriter::new(out);
         zip.start_streamed(PAYLOAD_ENTRY)?;
         let segment_size = config.segment_size as usize;
@@ -160,8 +169,8 @@ impl<'r, W: Write> TdfWriter<'r, W> {
             rng,
             segment_size,
             threads,
-            batch_len: if threads > 1 { threads * 2 } else { 1 },
-            batch: Vec::new(),
+            pool: None,
+            submitted: 0,
             spare: Vec::new(),
             current: Self::fresh(Vec::new(), segment_size),
             segments: Vec::new(),
@@ -189,43 +198,71 @@ impl<'r, W: Write> TdfWriter<'r, W> {
         Self::fresh(b, self.segment_size)
     }
 
-    /// Encrypts and writes every segment of the batch, in order.
-    fn flush_batch(&mut self) -> Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
+    /// Jobs in flight at most when parallel: two per thread keeps every worker busy while the caller writes.
+    fn max_in_flight(&self) -> u64 {
+        (self.threads as u64).saturating_mul(2)
+    }
+
+    /// Gives the segment an IV and seals it, inline or on the workers; writes every segment that is ready.
+    fn submit(&mut self, mut buf: Vec<u8>) -> Result<()> {
+        let iv: [u8; IV_LEN] = array(self.rng)?;
+        if let Some(head) = buf.get_mut(..IV_LEN) {
+            head.copy_from_slice(&iv);
         }
-        for buf in &mut self.batch {
-            let iv: [u8; IV_LEN] = array(self.rng)?;
-            if let Some(head) = buf.get_mut(..IV_LEN) {
-                head.copy_from_slice(&iv);
-            }
+        self.submitted += 1;
+        if self.threads <= 1 {
+            let (hash, crc) = self.cipher.seal_with_crc(&mut buf)?;
+            return self.emit((buf, hash, crc));
         }
-        let cipher = &self.cipher;
-        let hashes = map_in_place(&mut self.batch, self.threads, |_, buf| cipher.seal(buf));
-        let mut batch = std::mem::take(&mut self.batch);
-        for (buf, hash) in batch.iter().zip(hashes) {
-            let hash = hash?;
-            self.zip.write_data(buf)?;
-            let stored = buf.len() as u64;
-            self.segments.push(Segment {
-                hash: crate::b64::encode(&hash),
-                segment_size: Some(stored - SEGMENT_OVERHEAD),
-                encrypted_segment_size: Some(stored),
-            });
-            self.aggregate.extend_from_slice(&hash);
+        if self.pool.is_none() {
+            let cipher = Arc::clone(&self.cipher);
+            self.pool = Some(Pool::new(self.threads, move |mut buf: Vec<u8>| {
+                let (hash, crc) = cipher.seal_with_crc(&mut buf)?;
+                Ok((buf, hash, crc))
+            })?);
         }
-        self.spare.append(&mut batch);
+        let pool = self.pool.as_mut().ok_or(Error::Crypto("worker pool"))?;
+        pool.submit(buf)?;
+        // Write what is already done, then wait only while the window is full.
+        while let Some(sealed) = self.pool.as_mut().and_then(Pool::try_next_in_order) {
+            self.emit(sealed?)?;
+        }
+        let max = self.max_in_flight();
+        while let Some(pool) = self.pool.as_mut().filter(|p| p.outstanding() >= max) {
+            let sealed = pool.next_in_order()?;
+            self.emit(sealed)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every segment still in flight and stops the workers.
+    fn drain(&mut self) -> Result<()> {
+        while let Some(pool) = self.pool.as_mut().filter(|p| p.outstanding() > 0) {
+            let sealed = pool.next_in_order()?;
+            self.emit(sealed)?;
+        }
+        self.pool = None;
+        Ok(())
+    }
+
+    /// Writes one sealed segment (the next in order) and records its hash.
+    fn emit(&mut self, (buf, hash, crc): Sealed) -> Result<()> {
+        self.zip.write_data_with_crc(&buf, crc)?;
+        let stored = buf.len() as u64;
+        self.segments.push(Segment {
+            hash: crate::b64::encode(&hash),
+            segment_size: Some(stored.saturating_sub(SEGMENT_OVERHEAD)),
+            encrypted_segment_size: Some(stored),
+        });
+        self.aggregate.extend_from_slice(&hash);
+        self.spare.push(buf);
         Ok(())
     }
 
     fn push_current(&mut self) -> Result<()> {
         let next = self.take_buffer();
         let full = std::mem::replace(&mut self.current, next);
-        self.batch.push(full);
-        if self.batch.len() >= self.batch_len {
-            self.flush_batch()?;
-        }
-        Ok(())
+        self.submit(full)
     }
 
     fn write_inner(&mut self, mut data: &[u8]) -> Result<()> {
@@ -251,11 +288,11 @@ impl<'r, W: Write> TdfWriter<'r, W> {
             return Err(Error::Config("an earlier write failed; the container is incomplete".into()));
         }
         // An empty payload still has one (empty) segment, which every SDK reads.
-        if self.current.len() > IV_LEN || self.segments.is_empty() && self.batch.is_empty() {
+        if self.current.len() > IV_LEN || self.submitted == 0 {
             let last = std::mem::take(&mut self.current);
-            self.batch.push(last);
+            self.submit(last)?;
         }
-        self.flush_batch()?;
+        self.drain()?;
         self.zip.finish_streamed()?;
         let root = self.cipher.root_signature(&self.aggregate);
         let assertions = self

@@ -84,6 +84,33 @@ fn every_payload_byte_flip_fails_naming_the_segment() {
     }
 }
 
+#[test]
+fn payload_byte_flips_fail_the_parallel_decryptor_in_segment_order() {
+    let tdf = sample();
+    let r = TdfReader::open(Cursor::new(&tdf)).unwrap();
+    let key = r.unwrap_payload_key(&[private("kas-rsa.pem")]).unwrap().key;
+    let payload = r.entries().iter().find(|e| e.name == "0.payload").unwrap().clone();
+    let seg0 = r.segments()[0].stored_len;
+    // IV, ciphertext and tag bytes of both segments, through the worker pool (2 and 3 threads).
+    let last = payload.size - 1;
+    for i in [0, 12, 100, seg0 - 1, seg0, seg0 + 12, (seg0 + last) / 2, last] {
+        for threads in [2, 3] {
+            let mut t = tdf.clone();
+            t[(payload.data_offset + i) as usize] ^= 0x01;
+            let r = TdfReader::open(Cursor::new(&t)).unwrap();
+            let mut d = r.decryptor(key.clone(), &VerifyOptions { threads, ..Default::default() }).unwrap();
+            let mut out = Vec::new();
+            let err = d.decrypt_to(&mut out).unwrap_err();
+            let index = usize::from(i >= seg0);
+            assert!(
+                matches!(err, Error::Integrity(IntegrityError::Segment { index: x, count: 2 }) if x == index),
+                "byte {i}, {threads} threads: {err}"
+            );
+            assert_eq!(out.len(), if index == 0 { 0 } else { 16 * 1024 }, "byte {i}, {threads} threads");
+        }
+    }
+}
+
 fn expect_failure(tdf: &[u8], what: &str, check: impl Fn(&Error) -> bool) {
     let Err(err) = decrypt(tdf, &[private("kas-rsa.pem")]) else { panic!("{what}: decrypted") };
     assert!(check(&err), "{what}: unexpected error {err}");

@@ -86,6 +86,24 @@ impl<W: Write> ZipWriter<W> {
         Ok(())
     }
 
+    /// Appends data whose CRC-32 the caller already computed (`crc32fast::hash(data)`, typically on another
+    /// thread while the bytes were hot in cache); the entry's CRC is combined from it, so the data is not read
+    /// again.
+    ///
+    /// # Errors
+    /// I/O errors, or no entry open.
+    pub(crate) fn write_data_with_crc(&mut self, data: &[u8], crc: u32) -> Result<()> {
+        let Some(open) = self.open.as_mut() else {
+            return Err(Error::Config("no ZIP entry is open".into()));
+        };
+        let len = data.len() as u64;
+        open.crc.combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
+        open.size = open.size.saturating_add(len);
+        self.out.write_all(data)?;
+        self.pos = self.pos.saturating_add(len);
+        Ok(())
+    }
+
     /// Closes the open entry with its data descriptor.
     ///
     /// # Errors
