@@ -7,9 +7,10 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
     clippy::print_stdout,
     clippy::indexing_slicing,
-    reason = "bench"
+    reason = "a benchmark program fails loudly"
 )]
 
 use std::io::{BufRead, BufReader};

@@ -1,4 +1,11 @@
 //! Black-box tests of `redoubt up`: the real binary, real TLS, real clients (reqwest/rustls and curl).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
