@@ -114,7 +114,13 @@ proptest! {
         prop_assume!(tampered != original);
         fs::write(log.path(), &tampered).unwrap();
         let r = log.verify_anchored();
-        prop_assert!(!r.is_ok(), "undetected: {:?}", m);
+        if [tampered.as_slice(), b"\n"].concat() == original {
+            // Only the final newline is gone: every record is intact (the writer restores the newline on open),
+            // so the verifier accepts the log and says what is missing.
+            prop_assert!(r.is_ok() && r.missing_final_newline, "{:?}", r.problem);
+        } else {
+            prop_assert!(!r.is_ok(), "undetected: {:?}", m);
+        }
     }
 
     #[test]
