@@ -481,7 +481,10 @@ fn ensure_server_cert(pki: &mut NodePki, node_name: &str, hostnames: &[String]) 
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params.signed_by(&key, &issuer).map_err(issue("server"))?;
     let key_pem = Zeroizing::new(key.serialize_pem());
-    let chain_pem = format!("{}{}", cert.pem(), pem_of(&pki.ca_cert));
+    // The CA's own PEM file, already checked against node.json by `load`.
+    let ca_pem = String::from_utf8(read_bounded(&pki.path("ca.pem"), MAX_PEM_BYTES)?)
+        .map_err(|_| damaged(&pki.path("ca.pem"), "is not PEM text"))?;
+    let chain_pem = format!("{}{ca_pem}", cert.pem());
     // Key first, then certificate: a crash in between leaves a pair that does not match, re-issued next start.
     fsx::write_atomic(&key_path, key_pem.as_bytes(), fsx::SECRET_MODE).map_err(io_err("write", &key_path))?;
     fsx::write_atomic(&cert_path, chain_pem.as_bytes(), fsx::PUBLIC_MODE)
@@ -537,21 +540,6 @@ fn current_server_cert(
             .map_err(|e| format!("server certificate not valid for `{san}` within 30 days: {e}"))?;
     }
     Ok((chain, key))
-}
-
-fn pem_of(der: &CertificateDer<'_>) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    let mut rest = b64.as_str();
-    while !rest.is_empty() {
-        let (line, tail) = rest.split_at(rest.len().min(64));
-        out.push_str(line);
-        out.push('\n');
-        rest = tail;
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
 }
 
 /// Lower-case hex SHA-256.
