@@ -1,0 +1,1 @@
+//! Placeholder: the policy decision point.

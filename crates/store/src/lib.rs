@@ -1,0 +1,1 @@
+//! Placeholder: the embedded object store (metadata index and blob files).
