@@ -31,16 +31,19 @@ mod tables;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use redb::{ReadableDatabase, ReadableTable};
 
 pub use blob::BlobWriter;
 pub use error::StoreError;
 pub use list::MAX_KEYS;
-pub use meta::{BlobId, BucketMeta, ListPage, ObjectMeta, OpenReport, PartMeta, Precondition, UploadMeta};
+pub use meta::{
+    BlobId, BucketMeta, CommitStats, ListPage, ObjectMeta, OpenReport, PartMeta, Precondition, UploadMeta,
+};
 
 use crate::blob::{Blobs, sync_dir};
-use crate::commit::{Committer, Shared};
+use crate::commit::{Committer, Shared, Stats};
 use crate::tables::{
     BUCKET_UPLOADS, BUCKETS, OBJECTS, PARTS, UPLOADS, bucket_prefix, decode, object_key, part_key,
 };
@@ -106,15 +109,17 @@ impl Store {
         for d in [dir, &blobs_dir, &tmp] {
             fs::create_dir_all(d).map_err(StoreError::io(format!("cannot create `{}`", d.display())))?;
         }
+        let db = open::open_db(&dir.join(META_FILE))?;
+        // The entries of `blobs/`, `tmp/` and `meta.redb` (redb fsyncs the file, not its directory entry: without
+        // this, a crash could lose the whole index of a new store), and of `dir` itself when it is new.
         sync_dir(dir)?;
         if !existed && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             sync_dir(parent)?;
         }
-        let db = open::open_db(&dir.join(META_FILE))?;
         let tmp_removed = open::empty_tmp(&tmp)?;
         let referenced = open::referenced_blobs(&db)?;
         let (orphans_removed, foreign_files) = open::remove_orphans(&blobs_dir, &referenced)?;
-        let shared = Arc::new(Shared { db, blobs: Blobs::new(blobs_dir) });
+        let shared = Arc::new(Shared { db, blobs: Blobs::new(blobs_dir), stats: Stats::default() });
         let committer = Committer::start(Arc::clone(&shared), options.max_batch)?;
         Ok(Store {
             shared,
@@ -127,6 +132,15 @@ impl Store {
     /// What [`Store::open`] cleaned up.
     pub fn open_report(&self) -> &OpenReport {
         &self.report
+    }
+
+    /// How many write transactions the committer has committed and how many operations they applied, since
+    /// open (their ratio is the mean batch size).
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            transactions: self.shared.stats.transactions.load(Ordering::Relaxed),
+            operations: self.shared.stats.operations.load(Ordering::Relaxed),
+        }
     }
 
     /// The scratch directory (`D/tmp`): emptied at every open, never fsynced, never referenced.

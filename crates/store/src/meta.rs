@@ -103,3 +103,12 @@ pub struct OpenReport {
     /// Entries in `blobs/` whose names are not ones the store makes, left alone.
     pub foreign_files: u64,
 }
+
+/// Counters of the group committer since open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Write transactions committed.
+    pub transactions: u64,
+    /// Operations they applied (refused ones included).
+    pub operations: u64,
+}
