@@ -7,7 +7,7 @@
 
 use redoubt_label::{Label, Spif};
 
-use crate::acdf::{self, Ranks};
+use crate::acdf::{self, BoundClearances, Ranks};
 use crate::action::Action;
 use crate::cedar::{self, Engine};
 use crate::decision::Decision;
@@ -52,6 +52,8 @@ pub struct Pdp {
     spif: Spif,
     engine: Engine,
     ranks: Ranks,
+    /// Bound clearances, so that the hot path binds only the label.
+    bound: BoundClearances,
     posture_max_age_secs: i64,
 }
 
@@ -61,7 +63,13 @@ impl Pdp {
     pub fn new(spif: Spif, cedar_policies: &str) -> Result<Pdp, PolicyError> {
         let engine = Engine::new(cedar_policies)?;
         let ranks = Ranks::new(&spif);
-        Ok(Pdp { spif, engine, ranks, posture_max_age_secs: DEFAULT_POSTURE_MAX_AGE_SECS })
+        Ok(Pdp {
+            spif,
+            engine,
+            ranks,
+            bound: BoundClearances::default(),
+            posture_max_age_secs: DEFAULT_POSTURE_MAX_AGE_SECS,
+        })
     }
 
     /// A PDP for `spif` with the shipped default policies ([`DEFAULT_POLICIES`]).
@@ -95,7 +103,7 @@ impl Pdp {
         }
         let mut reasons = Vec::with_capacity(3);
         let mut policy_ids = Vec::with_capacity(2);
-        let acdf = label.map(|l| acdf::evaluate(&self.spif, l, &subject.clearance));
+        let acdf = label.map(|l| acdf::evaluate(&self.spif, &self.bound, l, &subject.clearance));
         let acdf_permit = acdf.as_ref().is_some_and(|a| a.permit);
         if let Some(a) = acdf {
             reasons.push(a.reason);
