@@ -1,6 +1,6 @@
 //! The group committer: one thread owns every write transaction. Callers enqueue an operation with a reply slot
 //! and block; the thread drains what is pending (up to a batch limit), makes the batch's new blobs durable (their
-//! data, then one fsync per distinct shard directory), applies every operation in order in ONE redb transaction,
+//! data, then one fsync per distinct shard directory, run in parallel), applies every operation in order in ONE redb transaction,
 //! commits once with `Durability::Immediate`, replies, and only then deletes the blobs the batch stopped
 //! referencing.
 //!
