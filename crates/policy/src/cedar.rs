@@ -60,9 +60,10 @@ pub(crate) struct Outcome {
 /// A loaded, validated policy set and what evaluation needs, built once.
 #[derive(Debug)]
 pub(crate) struct Engine {
-    /// Per action (indexed by [`Action::index`]): the policies whose action scope can match it. Cedar evaluates
-    /// every policy of a set (it has no index), and a policy whose scope excludes the action can neither be
-    /// satisfied nor err, so the subsets decide exactly as the whole set does, with fewer evaluations.
+    /// Per action (indexed by [`Action::index`]): the policies whose action scope can match it, specialised to
+    /// it (see [`specialise`]). Cedar evaluates every policy of a set (it has no index), and a policy whose scope
+    /// excludes the action can neither be satisfied nor err, so the subsets decide exactly as the whole set
+    /// does (a test compares them), with fewer evaluations.
     by_action: Vec<PolicySet>,
     /// Effect and `@reason` of every policy by id (looking an annotation up in Cedar parses its key each time).
     reasons: BTreeMap<String, (Effect, String)>,
