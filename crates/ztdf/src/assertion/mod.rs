@@ -74,15 +74,48 @@ impl Statement {
     }
 }
 
-/// Go's `json.Marshal` of a decoded value: sorted keys (serde_json's map is ordered), compact, `<>&` and
-/// U+2028/U+2029 escaped.
+/// Go's `json.Marshal` of a decoded value: keys sorted byte-wise (explicitly: serde_json's map keeps insertion
+/// order when another crate enables its `preserve_order` feature), compact, `<>&` and U+2028/U+2029 escaped.
 fn go_json(v: &Value) -> String {
-    let s = v.to_string();
+    let mut s = String::new();
+    sorted_json(v, &mut s);
     s.replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
         .replace('\u{2028}', "\\u2028")
         .replace('\u{2029}', "\\u2029")
+}
+
+fn sorted_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                if let Some(item) = map.get(k) {
+                    sorted_json(item, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                sorted_json(item, out);
+            }
+            out.push(']');
+        }
+        leaf => out.push_str(&leaf.to_string()),
+    }
 }
 
 /// An assertion binding.
