@@ -47,6 +47,12 @@ enum Command {
     /// Audit trail: verify the hash chain and signatures, query records
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// Identities of a running node: create (certificate + S3 access key), list, show, revoke
+    #[command(subcommand)]
+    Identity(cmd::identity::IdentityCommand),
+    /// Access policy: evaluate a decision offline and explain it
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
     // Each group's arguments and `run` live in `cmd/<group>.rs`; add a variant here and one line in `main`.
 }
 
@@ -61,6 +67,18 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => cmd::ztdf::run_decrypt(args),
         Command::Inspect(args) => cmd::ztdf::run_inspect(args),
         Command::Audit(cmd) => cmd::audit::run(cmd),
+        Command::Identity(cmd) => cmd::identity::run(cmd),
+        Command::Policy(cmd) => cmd::policy::run(cmd),
     };
     exit::report(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -84,11 +84,15 @@ fn healthz_answers_over_tls_verified_against_the_node_ca_and_only_against_it() {
 fn without_an_issued_certificate_nothing_but_healthz_is_served() {
     let node = TestNode::start();
     let tmp = tempfile::tempdir().unwrap();
-    for path in ["/readyz", "/metrics", "/nope", "/healthz/../metrics"] {
+    for path in ["/readyz", "/metrics", "/healthz/../metrics", "/admin/identities", "/audit/records"] {
         let resp = node.get(&Credential::Anonymous, path).unwrap();
         assert_eq!(resp.status(), 401, "{path} without a certificate");
         assert_eq!(resp.headers()["www-authenticate"], "mutual-tls");
     }
+    // Every other path is the S3 API, which refuses an unauthenticated caller with S3's AccessDenied.
+    let resp = node.get(&Credential::Anonymous, "/nope").unwrap();
+    assert_eq!(resp.status(), 403, "/nope without credentials");
+    assert!(resp.text().unwrap().contains("<Code>AccessDenied</Code>"));
     // A certificate from another CA fails the TLS handshake: no route at all, not even /healthz.
     let (cert, key) = foreign_client_cert(tmp.path());
     let foreign = Credential::Files { cert, key };

@@ -42,6 +42,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter directive (`info`, `redoubt_node=debug,info`, …).
     pub log_level: String,
+    /// OIDC token issuer accepted (`iss`); OIDC is off unless issuer, audience and JWKS file are all set.
+    pub oidc_issuer: Option<String>,
+    /// OIDC audience required in tokens (`aud`).
+    pub oidc_audience: Option<String>,
+    /// JSON Web Key Set file of the OIDC issuer.
+    pub oidc_jwks_file: Option<PathBuf>,
     /// Where each key's value came from, for `config show`.
     pub sources: BTreeMap<&'static str, Origin>,
 }
@@ -141,6 +147,15 @@ pub const KEYS: &[KeyDef] = &[
     KeyDef { path: "server.max_connections", expected: "a whole number from 1 to 1000000" },
     KeyDef { path: "log.format", expected: "\"text\" or \"json\"" },
     KeyDef {
+        path: "oidc.issuer",
+        expected: "the issuer URL tokens must carry in `iss`, such as \"https://idp.example.int/realms/ops\"",
+    },
+    KeyDef {
+        path: "oidc.audience",
+        expected: "the audience tokens must carry in `aud`, such as \"redoubt\"",
+    },
+    KeyDef { path: "oidc.jwks_file", expected: "the path of the issuer's JSON Web Key Set file" },
+    KeyDef {
         path: "log.level",
         expected: "a log filter such as \"info\", \"debug\" or \"redoubt_node=debug,info\"",
     },
@@ -180,6 +195,9 @@ impl Default for Config {
             max_connections: 4096,
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
+            oidc_issuer: None,
+            oidc_audience: None,
+            oidc_jwks_file: None,
             sources: KEYS.iter().map(|k| (k.path, Origin::Default)).collect(),
         }
     }
@@ -250,7 +268,9 @@ impl Config {
                 // INVARIANT: a relative path in a file is relative to the file, so a config keeps meaning
                 // the same thing whatever directory the node is started from.
                 let raw = match (def.path, raw) {
-                    ("node.data_dir", RawValue::Str(dir)) if Path::new(&dir).is_relative() => {
+                    ("node.data_dir" | "oidc.jwks_file", RawValue::Str(dir))
+                        if Path::new(&dir).is_relative() =>
+                    {
                         RawValue::Str(base.join(dir).to_string_lossy().into_owned())
                     }
                     (_, raw) => raw,
@@ -333,6 +353,15 @@ impl Config {
                     _ => return Err(bad(&raw, &origin)),
                 };
             }
+            ("oidc.issuer", RawValue::Str(s)) if !s.is_empty() && s.len() <= 1024 => {
+                self.oidc_issuer = Some(s.clone())
+            }
+            ("oidc.audience", RawValue::Str(s)) if !s.is_empty() && s.len() <= 1024 => {
+                self.oidc_audience = Some(s.clone());
+            }
+            ("oidc.jwks_file", RawValue::Str(s)) if !s.is_empty() && !s.contains('\0') => {
+                self.oidc_jwks_file = Some(PathBuf::from(s));
+            }
             ("log.level", RawValue::Str(s)) => {
                 tracing_subscriber::EnvFilter::builder().parse(s).map_err(|_| bad(&raw, &origin))?;
                 self.log_level = s.clone();
@@ -378,6 +407,17 @@ impl Config {
         out.push_str("\n[log]\n");
         out.push_str(&format!("format = {}{}\n", quote(self.log_format.as_str()), source("log.format")));
         out.push_str(&format!("level = {}{}\n", quote(&self.log_level), source("log.level")));
+        let opt = |v: Option<String>, key: &str| match v {
+            Some(v) => format!("{} = {}{}\n", key.trim_start_matches("oidc."), quote(&v), source(key)),
+            None => format!("# {} is not set (OIDC tokens are refused)\n", key.trim_start_matches("oidc.")),
+        };
+        out.push_str("\n[oidc]\n");
+        out.push_str(&opt(self.oidc_issuer.clone(), "oidc.issuer"));
+        out.push_str(&opt(self.oidc_audience.clone(), "oidc.audience"));
+        out.push_str(&opt(
+            self.oidc_jwks_file.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            "oidc.jwks_file",
+        ));
         out
     }
 }

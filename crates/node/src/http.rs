@@ -21,6 +21,23 @@ use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
 /// Routes served to callers without an identity. Liveness only: it says nothing about the node.
 pub const OPEN_ROUTES: &[&str] = &["/healthz"];
 
+/// Paths the node serves itself; every other path is the S3 API.
+pub const NODE_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
+/// Path prefixes the node serves itself. The bucket names under them are refused (see
+/// `objects::names::RESERVED_BUCKETS`), so no S3 object can live there.
+pub const NODE_PREFIXES: &[&str] = &["/admin/", "/audit/"];
+
+/// True when the node serves `path` itself rather than the S3 API.
+pub fn owns(path: &str) -> bool {
+    NODE_ROUTES.contains(&path) || NODE_PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
+/// The response for a request the S3 layer could not even parse into an S3 error.
+pub fn s3_failure(e: &s3s::HttpError) -> Response {
+    tracing::debug!(error = ?e, "S3 request failed below the S3 layer");
+    error(StatusCode::BAD_REQUEST, "malformed request")
+}
+
 /// State shared by every handler.
 #[derive(Debug)]
 pub struct AppState {
@@ -28,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// False until the node serves, and again once shutdown begins.
     pub ready: AtomicBool,
+    /// The administration and audit API, when the object service runs.
+    pub admin: Option<Arc<crate::admin::AdminState>>,
 }
 
 /// The node's router.
@@ -36,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::admin::routes(state.admin.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn(require_identity))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -78,6 +98,7 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 async fn require_identity(request: Request, next: Next) -> Response {
     let open = OPEN_ROUTES.contains(&request.uri().path());
     let known = matches!(request.extensions().get::<Peer>(), Some(Peer(Some(_))));
+    // The API routes for S3 never come here; the node's own routes all need a certificate identity.
     if open || known {
         next.run(request).await
     } else {

@@ -1,48 +1,34 @@
-//! Who is on the other end of a connection: the client certificate, checked by rustls against the node CA,
-//! then looked up by its SHA-256 fingerprint among the identities this node issued. A certificate the CA signed
-//! but the node does not know (never issued here, or removed) authenticates nobody.
+//! Who is on the other end of a connection: the client certificate, checked by rustls against the node CA, is
+//! reduced to its SHA-256 fingerprint once per connection ([`PeerCert`]); each request then looks the fingerprint
+//! up among the live identities ([`Peer`]), so a revocation takes effect on the next request, even on a
+//! connection that is already open. A certificate the CA signed but the node does not know (never issued here,
+//! or revoked) authenticates nobody.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rustls_pki_types::CertificateDer;
 
-use crate::pki::{IdentityRecord, Role, sha256_hex};
+use crate::identities::{Principal, Registry};
+use crate::pki::sha256_hex;
 
-/// An authenticated identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// Identity name.
-    pub name: String,
-    /// What it may do.
-    pub role: Role,
-}
-
-/// The caller of one request: an identity, or nobody.
+/// The fingerprint of the client certificate of a connection, if one was presented.
 #[derive(Debug, Clone)]
-pub struct Peer(pub Option<Arc<Identity>>);
+pub struct PeerCert(pub Option<Arc<str>>);
 
-/// Identities known to the node, by certificate fingerprint.
-#[derive(Debug, Default)]
-pub struct Directory {
-    by_fingerprint: HashMap<String, Arc<Identity>>,
+impl PeerCert {
+    /// From the (already CA-verified) chain rustls accepted.
+    pub fn from_chain(chain: Option<&[CertificateDer<'_>]>) -> Self {
+        PeerCert(chain.and_then(|c| c.first()).map(|leaf| Arc::from(sha256_hex(leaf.as_ref()))))
+    }
 }
 
-impl Directory {
-    /// A directory of the given identities.
-    pub fn new(records: &[IdentityRecord]) -> Self {
-        let by_fingerprint = records
-            .iter()
-            .map(|r| (r.fingerprint.clone(), Arc::new(Identity { name: r.name.clone(), role: r.role })))
-            .collect();
-        Self { by_fingerprint }
-    }
+/// The caller of one request, by certificate: an identity, or nobody.
+#[derive(Debug, Clone)]
+pub struct Peer(pub Option<Arc<Principal>>);
 
-    /// The caller presenting this (already CA-verified) certificate chain, if any.
-    pub fn identify(&self, chain: Option<&[CertificateDer<'_>]>) -> Peer {
-        let identity = chain
-            .and_then(|c| c.first())
-            .and_then(|leaf| self.by_fingerprint.get(&sha256_hex(leaf.as_ref())).cloned());
-        Peer(identity)
+impl Peer {
+    /// Looks the connection's certificate up in the live registry.
+    pub fn resolve(cert: &PeerCert, registry: &Registry) -> Self {
+        Peer(cert.0.as_deref().and_then(|fp| registry.by_fingerprint(fp)))
     }
 }

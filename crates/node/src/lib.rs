@@ -4,11 +4,16 @@
 //! policy crates below it stay pure. It must never log plaintext, keys or tokens, and never serve a route but
 //! `/healthz` to a caller without an identity issued by this node.
 
+pub mod admin;
+pub mod audit_sink;
 pub mod config;
+pub mod domain;
 mod fsx;
 pub mod http;
+pub mod identities;
 pub mod identity;
 pub mod metrics;
+pub mod objects;
 pub mod pki;
 mod server;
 pub mod telemetry;
@@ -45,6 +50,9 @@ pub enum StartError {
     /// The TLS configuration or the runtime could not be set up.
     #[error("cannot start: {0}")]
     Setup(String),
+    /// The object service (store, keys, policy, identities, audit) could not be opened.
+    #[error("cannot start the object service: {0}")]
+    Service(String),
     /// The listener could not be bound.
     #[error(
         "cannot listen on `{addr}`: {source}; is another process using the port? choose another with --listen"
@@ -57,6 +65,7 @@ pub enum StartError {
 pub struct Node {
     config: Config,
     pki: NodePki,
+    service: Service,
     listener: TcpListener,
     local_addr: SocketAddr,
     _lock: File,
@@ -116,7 +125,14 @@ impl Node {
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let local_addr =
             listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
-        Ok(Self { config, pki, listener, local_addr, _lock: lock })
+        let service = {
+            let (dir, pki_dir) = (data_dir.clone(), pki.dir.clone());
+            let kas_url = format!("https://{}:{}/kas", config.name, local_addr.port());
+            tokio::task::spawn_blocking(move || Service::open(&dir, &pki_dir, kas_url))
+                .await
+                .map_err(|e| StartError::Setup(format!("service task failed: {e}")))??
+        };
+        Ok(Self { config, pki, service, listener, local_addr, _lock: lock })
     }
 
     /// How to reach the node.
@@ -144,12 +160,39 @@ impl Node {
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()>) -> Result<usize, StartError> {
         let tls = tls::server_config(&self.pki).map_err(StartError::Setup)?;
         let metrics = metrics::Metrics::new();
-        let state = Arc::new(http::AppState { metrics: metrics.clone(), ready: false.into() });
+        let service = self.service;
+        let pki = Arc::new(self.pki);
+        let registry = Arc::new(
+            identities::Registry::open(&self.config.data_dir, &pki, service.pdp.clone())
+                .map_err(|e| StartError::Service(e.to_string()))?,
+        );
+        let objects = objects::ObjectService::new(
+            service.store.clone(),
+            service.pdp.clone(),
+            service.audit.clone(),
+            service.domain.clone(),
+            metrics.clone(),
+        );
+        let mut builder = s3s::service::S3ServiceBuilder::new(objects);
+        builder.set_auth(objects::auth::Keys(registry.clone()));
+        builder.set_access(objects::auth::Access(registry.clone()));
+        let s3 = builder.build();
+        let admin = Arc::new(admin::AdminState {
+            registry: registry.clone(),
+            pki,
+            pdp: service.pdp.clone(),
+            audit: service.audit.clone(),
+            domain: service.domain.clone(),
+            data_dir: self.config.data_dir.clone(),
+        });
+        let state =
+            Arc::new(http::AppState { metrics: metrics.clone(), ready: false.into(), admin: Some(admin) });
         let server = server::Server {
             listener: self.listener,
             tls: tokio_rustls::TlsAcceptor::from(tls),
             app: http::router(state.clone()),
-            directory: Arc::new(identity::Directory::new(&self.pki.manifest.identities)),
+            s3: Some(s3),
+            registry,
             metrics,
             max_connections: self.config.max_connections,
             grace: self.config.shutdown_grace,
@@ -163,8 +206,64 @@ impl Node {
                 ready.ready.store(false, Ordering::Release);
             })
             .await;
+        let audit = service.audit.clone();
+        match tokio::task::spawn_blocking(move || audit.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "final audit checkpoint failed"),
+            Err(e) => tracing::error!(error = %e, "final audit checkpoint failed"),
+        }
         tracing::info!(cut, "stopped");
         Ok(cut)
+    }
+}
+
+/// The object service's state, opened at start.
+#[derive(Debug)]
+struct Service {
+    store: Arc<redoubt_store::Store>,
+    pdp: Arc<redoubt_policy::Pdp>,
+    domain: Arc<domain::DomainKey>,
+    audit: audit_sink::AuditSink,
+}
+
+/// The domain's SPIF when none is configured: the NATO policy (spiffing's, MIT; see policies/LICENSE.spiffing).
+const DEFAULT_SPIF: &[u8] = include_bytes!("../../../policies/nato-spif.xml");
+/// Folder of the object store in the data folder. Do not change.
+pub const STORE_DIR: &str = "store";
+
+/// The domain's decision point as a node builds it: the domain SPIF and the shipped default policies.
+pub fn default_pdp() -> Result<redoubt_policy::Pdp, String> {
+    let spif = redoubt_label::Spif::from_xml(DEFAULT_SPIF, redoubt_label::Mode::Strict)
+        .map_err(|e| format!("the domain SPIF: {e}"))?;
+    redoubt_policy::Pdp::with_defaults(spif).map_err(|e| format!("the domain policies: {e}"))
+}
+
+impl Service {
+    fn open(
+        data_dir: &std::path::Path,
+        pki_dir: &std::path::Path,
+        kas_url: String,
+    ) -> Result<Service, StartError> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| StartError::Service(format!("{what}: {e}"));
+        let pdp = default_pdp().map_err(StartError::Service)?;
+        let store = redoubt_store::Store::open(&data_dir.join(STORE_DIR))
+            .map_err(|e| fail("the object store", &e))?;
+        let report = store.open_report();
+        if report.orphans_removed > 0 || report.tmp_removed > 0 {
+            tracing::info!(
+                orphans = report.orphans_removed,
+                tmp = report.tmp_removed,
+                "object store: removed what an interrupted write left"
+            );
+        }
+        let domain =
+            domain::DomainKey::open_or_create(data_dir, kas_url).map_err(|e| fail("the domain key", &e))?;
+        let node_key = zeroize::Zeroizing::new(
+            std::fs::read(pki_dir.join("node.key")).map_err(|e| fail("the node key", &e))?,
+        );
+        let audit =
+            audit_sink::AuditSink::open(data_dir, &node_key).map_err(|e| fail("the audit log", &e))?;
+        Ok(Service { store: Arc::new(store), pdp: Arc::new(pdp), domain: Arc::new(domain), audit })
     }
 }
 

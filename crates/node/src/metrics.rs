@@ -30,6 +30,11 @@ struct RouteLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DecisionLabels {
+    decision: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -47,6 +52,7 @@ pub struct Metrics {
     uptime: Gauge<f64, AtomicU64>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    decisions: Family<DecisionLabels, Counter>,
     /// Open TLS connections.
     pub connections: Gauge,
     /// TLS handshakes that failed or timed out (bad or foreign client certificates among them).
@@ -75,6 +81,8 @@ impl Metrics {
             Unit::Seconds,
             latency.clone(),
         );
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        registry.register("decisions", "Access decisions by outcome (allow, deny)", decisions.clone());
         let connections = Gauge::default();
         registry.register("tls_connections_open", "Open TLS connections", connections.clone());
         let handshake_failures = Counter::default();
@@ -89,6 +97,7 @@ impl Metrics {
             uptime,
             requests,
             latency,
+            decisions,
             connections,
             handshake_failures,
         })
@@ -100,6 +109,13 @@ impl Metrics {
             .get_or_create(&RequestLabels { route: route.to_owned(), method: method.to_owned(), status })
             .inc();
         self.latency.get_or_create(&RouteLabels { route: route.to_owned() }).observe(seconds);
+    }
+
+    /// Records one access decision.
+    pub fn observe_decision(&self, permit: bool) {
+        self.decisions
+            .get_or_create(&DecisionLabels { decision: if permit { "allow" } else { "deny" } })
+            .inc();
     }
 
     /// The OpenMetrics text exposition (ends with `# EOF`).

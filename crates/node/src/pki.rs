@@ -221,10 +221,14 @@ fn refuse_foreign_files(data_dir: &Path) -> Result<(), PkiError> {
 }
 
 /// A freshly issued certificate and its key, as PEM.
-struct Issued {
-    cert_pem: String,
-    cert_der: CertificateDer<'static>,
-    key_pem: Zeroizing<String>,
+#[derive(Debug)]
+pub struct Issued {
+    /// The certificate, PEM.
+    pub cert_pem: String,
+    /// The certificate, DER.
+    pub cert_der: CertificateDer<'static>,
+    /// The private key, PKCS#8 PEM.
+    pub key_pem: Zeroizing<String>,
 }
 
 fn bootstrap(data_dir: &Path, node_name: &str) -> Result<(), PkiError> {
@@ -457,6 +461,22 @@ fn wanted_sans(hostnames: &[String]) -> Vec<String> {
 
 /// Loads the server certificate, re-issuing it when it is missing, does not chain to the node CA, does not match
 /// its key, lacks a wanted name, or expires within [`RENEW_BEFORE`].
+fn ca_issuer(pki: &NodePki) -> Result<Issuer<'static, KeyPair>, PkiError> {
+    let ca_key_pem = Zeroizing::new(
+        String::from_utf8(read_bounded(&pki.path("ca.key"), MAX_PEM_BYTES)?)
+            .map_err(|_| damaged(&pki.path("ca.key"), "is not PEM text"))?,
+    );
+    let ca_key = KeyPair::from_pem(&ca_key_pem).map_err(|e| damaged(&pki.path("ca.key"), e.to_string()))?;
+    Issuer::from_ca_cert_der(&pki.ca_cert, ca_key).map_err(|e| damaged(&pki.path("ca.pem"), e.to_string()))
+}
+
+/// Issues a client certificate (P-256, client authentication) for a new identity from the node CA. The private
+/// key is returned, never stored by the node.
+pub fn issue_identity(pki: &NodePki, name: &str) -> Result<Issued, PkiError> {
+    let issuer = ca_issuer(pki)?;
+    issue_client(&issuer, name, &pki.manifest.node_name, &[ExtendedKeyUsagePurpose::ClientAuth])
+}
+
 fn ensure_server_cert(pki: &mut NodePki, node_name: &str, hostnames: &[String]) -> Result<(), PkiError> {
     let sans = wanted_sans(hostnames);
     let cert_path = pki.path("server.pem");
@@ -469,13 +489,7 @@ fn ensure_server_cert(pki: &mut NodePki, node_name: &str, hostnames: &[String]) 
         }
         Err(reason) => tracing::info!(%reason, "issuing a new server certificate"),
     }
-    let ca_key_pem = Zeroizing::new(
-        String::from_utf8(read_bounded(&pki.path("ca.key"), MAX_PEM_BYTES)?)
-            .map_err(|_| damaged(&pki.path("ca.key"), "is not PEM text"))?,
-    );
-    let ca_key = KeyPair::from_pem(&ca_key_pem).map_err(|e| damaged(&pki.path("ca.key"), e.to_string()))?;
-    let issuer = Issuer::from_ca_cert_der(&pki.ca_cert, ca_key)
-        .map_err(|e| damaged(&pki.path("ca.pem"), e.to_string()))?;
+    let issuer = ca_issuer(pki)?;
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(issue("server"))?;
     let mut params = leaf_params(node_name, node_name, sans)?;
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];

@@ -19,7 +19,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
-use crate::identity::Directory;
+use crate::identities::Registry;
+use crate::identity::{Peer, PeerCert};
 use crate::metrics::Metrics;
 
 /// A client has this long to finish its TLS handshake.
@@ -43,10 +44,12 @@ pub struct Server {
     pub listener: TcpListener,
     /// TLS acceptor (server certificate, client verifier).
     pub tls: TlsAcceptor,
-    /// The application.
+    /// The node's own routes.
     pub app: Router,
-    /// Identities by certificate fingerprint.
-    pub directory: Arc<Directory>,
+    /// The S3 API, served for every path that is not one of the node's own routes.
+    pub s3: Option<s3s::service::S3Service>,
+    /// The live identities.
+    pub registry: Arc<Registry>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Connections served at once.
@@ -87,7 +90,8 @@ impl Server {
             let conn = Connection {
                 tls: self.tls.clone(),
                 app: self.app.clone(),
-                directory: self.directory.clone(),
+                s3: self.s3.clone(),
+                registry: self.registry.clone(),
                 metrics: self.metrics.clone(),
                 stop: stop_rx.clone(),
             };
@@ -205,7 +209,8 @@ enum Phase {
 struct Connection {
     tls: TlsAcceptor,
     app: Router,
-    directory: Arc<Directory>,
+    s3: Option<s3s::service::S3Service>,
+    registry: Arc<Registry>,
     metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 }
@@ -225,17 +230,39 @@ impl Connection {
                 return;
             }
         };
-        let peer = self.directory.identify(stream.get_ref().1.peer_certificates());
+        let cert = PeerCert::from_chain(stream.get_ref().1.peer_certificates());
         let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
         self.metrics.connections.inc();
         let app = self.app;
+        let s3 = self.s3;
+        let registry = self.registry;
+        let metrics = self.metrics.clone();
         let first_request = Arc::new(tokio::sync::Notify::new());
         let seen = first_request.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             seen.notify_one();
-            request.extensions_mut().insert(peer.clone());
+            // Looked up on every request: a revocation applies to open connections too.
+            request.extensions_mut().insert(Peer::resolve(&cert, &registry));
+            request.extensions_mut().insert(cert.clone());
+            let route = crate::http::owns(request.uri().path());
             let mut app = app.clone();
-            async move { app.call(request).await }
+            let s3 = s3.clone().filter(|_| !route);
+            let metrics = metrics.clone();
+            async move {
+                match s3 {
+                    Some(s3) => {
+                        let started = std::time::Instant::now();
+                        let method = request.method().as_str().to_owned();
+                        let response = s3.call(request.map(s3s::Body::from)).await;
+                        let status = response.as_ref().map_or(500, |r| r.status().as_u16());
+                        metrics.observe_request("s3", &method, status, started.elapsed().as_secs_f64());
+                        Ok(response
+                            .map(|r| r.map(axum::body::Body::new))
+                            .unwrap_or_else(|e| crate::http::s3_failure(&e)))
+                    }
+                    None => app.call(request).await,
+                }
+            }
         });
         // INVARIANT: the protocol comes from ALPN, never from sniffing the first bytes: a connection still
         // sniffing when shutdown starts would be dropped with its first request.

@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod config;
 pub mod fmv;
+pub mod identity;
 pub mod label;
+pub mod policy;
 pub mod settings;
 pub mod up;
 pub mod ztdf;

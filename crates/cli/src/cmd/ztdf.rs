@@ -149,7 +149,7 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
         .map_err(|_| anyhow!("{what} `{}` is not UTF-8 text", path.display()))
 }
 
-fn read_label(path: &Path) -> Result<Label> {
+pub(crate) fn read_label(path: &Path) -> Result<Label> {
     let bytes = read_small(path, "label")?;
     let text =
         std::str::from_utf8(&bytes).map_err(|_| anyhow!("label `{}` is not UTF-8 text", path.display()))?;

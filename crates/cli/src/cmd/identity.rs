@@ -1,0 +1,292 @@
+//! `redoubt identity create|list|show|revoke`: manages the identities of a running node through its admin API,
+//! as the bootstrap administrator (the certificate and key in `DATA_DIR/pki`), trusting only the node CA.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+
+use super::settings::ConfigArgs;
+
+/// Identity commands.
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Issue an identity: a client certificate from the node CA and an S3 access key pair, both bound to it
+    Create(CreateArgs),
+    /// List the node's identities (never their secrets)
+    List(NodeArgs),
+    /// Show one identity
+    Show(NamedArgs),
+    /// Revoke an identity: its certificate and access key stop working on the next request
+    Revoke(NamedArgs),
+}
+
+/// How to reach the node.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// TOML config file of the node (default: none; or the REDOUBT_CONFIG environment variable)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The node's data folder, holding the administrator's credentials [default: ./redoubt-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Node URL [default: https://127.0.0.1:<the configured listen port>]
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+/// `identity show|revoke NAME`.
+#[derive(Debug, Args)]
+pub struct NamedArgs {
+    /// Identity name
+    name: String,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// `identity create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Unique name (1 to 64 of A-Z a-z 0-9 . _ @ -)
+    #[arg(long)]
+    name: String,
+    /// Highest classification cleared for (and every lower one), e.g. SECRET
+    #[arg(long, value_name = "CLASSIFICATION")]
+    clearance: Option<String>,
+    /// ISO 3166 alpha-3 nationality, e.g. FRA
+    #[arg(long, value_name = "CODE")]
+    nationality: Option<String>,
+    /// Community of interest: a category value of the domain policy (repeatable)
+    #[arg(long = "coi", value_name = "VALUE")]
+    cois: Vec<String>,
+    /// Role
+    #[arg(long, default_value = "reader", value_parser = ["reader", "writer", "officer", "operator", "auditor"])]
+    role: String,
+    /// Folder for the certificate and private key files (NAME.pem, NAME.key)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+struct Admin {
+    url: String,
+    client: reqwest::blocking::Client,
+}
+
+impl NodeArgs {
+    fn connect(&self) -> Result<Admin> {
+        let config = ConfigArgs {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            listen: None,
+            hostnames: Vec::new(),
+            name: None,
+            log_format: None,
+            log_level: None,
+        }
+        .load()?;
+        let pki = config.data_dir.join("pki");
+        let url = match &self.url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("https://127.0.0.1:{}", config.listen.port()),
+        };
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        let ca = CertificateDer::from_pem_file(pki.join("ca.pem")).with_context(|| {
+            format!("cannot read the node CA `{}`: is --data-dir right?", pki.join("ca.pem").display())
+        })?;
+        roots.add(ca).map_err(|e| anyhow!("the node CA is unusable: {e}"))?;
+        let chain = CertificateDer::pem_file_iter(pki.join("admin.pem"))
+            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+            .with_context(|| format!("cannot read `{}`", pki.join("admin.pem").display()))?;
+        let key = PrivateKeyDer::from_pem_file(pki.join("admin.key"))
+            .with_context(|| format!("cannot read `{}`", pki.join("admin.key").display()))?;
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| anyhow!("TLS setup: {e}"))?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| anyhow!("the administrator certificate is unusable: {e}"))?;
+        let client = reqwest::blocking::Client::builder()
+            .use_preconfigured_tls(tls)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("cannot build the HTTPS client")?;
+        Ok(Admin { url, client })
+    }
+}
+
+impl Admin {
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let url = format!("{}{path}", self.url);
+        let mut req = self.client.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp =
+            req.send().with_context(|| format!("cannot reach the node at {}: is it running?", self.url))?;
+        let status = resp.status();
+        let value: Value = resp.json().unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(value);
+        }
+        let message = value.get("error").and_then(Value::as_str).unwrap_or("no details").to_owned();
+        if status == reqwest::StatusCode::FORBIDDEN {
+            return Err(crate::exit::Negative(format!("the node refused: {message}")).into());
+        }
+        bail!("the node answered {status}: {message}")
+    }
+}
+
+/// Runs an identity command.
+pub fn run(cmd: IdentityCommand) -> Result<ExitCode> {
+    match cmd {
+        IdentityCommand::Create(args) => create(args),
+        IdentityCommand::List(args) => {
+            let list = args.connect()?.call(reqwest::Method::GET, "/admin/identities", None)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for id in list.as_array().into_iter().flatten() {
+                    println!("{}", summary(id));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        IdentityCommand::Show(args) => {
+            let id = args.node.connect()?.call(
+                reqwest::Method::GET,
+                &format!("/admin/identities/{}", args.name),
+                None,
+            )?;
+            print_identity(&id, args.node.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        IdentityCommand::Revoke(args) => {
+            let id = args.node.connect()?.call(
+                reqwest::Method::POST,
+                &format!("/admin/identities/{}/revoke", args.name),
+                None,
+            )?;
+            print_identity(&id, args.node.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn text(v: &Value, field: &str) -> String {
+    match v.get(field) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+        _ => "-".to_owned(),
+    }
+}
+
+fn summary(id: &Value) -> String {
+    let state = if id.get("revoked").is_some_and(|r| !r.is_null()) { "revoked" } else { "active" };
+    format!(
+        "{:<24} {:<9} {:<13} {:<4} {:<8} {}",
+        text(id, "name"),
+        text(id, "role"),
+        text(id, "clearance"),
+        text(id, "nationality"),
+        state,
+        text(id, "access_key_id")
+    )
+}
+
+fn print_identity(id: &Value, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(id)?);
+        return Ok(());
+    }
+    for field in [
+        "name",
+        "role",
+        "clearance",
+        "nationality",
+        "cois",
+        "fingerprint",
+        "access_key_id",
+        "created",
+        "revoked",
+    ] {
+        println!("{field:<14} {}", text(id, field));
+    }
+    Ok(())
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("cannot create `{}` (it must not exist yet)", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+fn create(args: CreateArgs) -> Result<ExitCode> {
+    let cert_path = args.out.join(format!("{}.pem", args.name));
+    let key_path = args.out.join(format!("{}.key", args.name));
+    for p in [&cert_path, &key_path] {
+        if p.exists() {
+            bail!("`{}` exists already: choose another --out folder or move it away", p.display());
+        }
+    }
+    let body = serde_json::json!({
+        "name": args.name,
+        "role": args.role,
+        "clearance": args.clearance,
+        "nationality": args.nationality,
+        "cois": args.cois,
+    });
+    let issued = args.node.connect()?.call(reqwest::Method::POST, "/admin/identities", Some(body))?;
+    let cert = issued
+        .get("certificate_pem")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("the node sent no certificate"))?;
+    let key = zeroize::Zeroizing::new(
+        issued
+            .get("private_key_pem")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("the node sent no key"))?
+            .to_owned(),
+    );
+    write_new(&key_path, key.as_bytes(), 0o600)?;
+    write_new(&cert_path, cert.as_bytes(), 0o644)?;
+    let access = text(&issued, "access_key_id");
+    let secret = text(&issued, "secret_access_key");
+    if args.node.json {
+        let out = serde_json::json!({
+            "identity": issued.get("identity"),
+            "certificate": cert_path,
+            "private_key": key_path,
+            "access_key_id": access,
+            "secret_access_key": secret,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("identity        {}", args.name);
+        println!("certificate     {}", cert_path.display());
+        println!("private key     {}", key_path.display());
+        println!("access key id   {access}");
+        println!("secret key      {secret}");
+        println!("(the secret key is shown once: store it now)");
+    }
+    Ok(ExitCode::SUCCESS)
+}

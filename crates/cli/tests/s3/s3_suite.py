@@ -1,0 +1,460 @@
+#!/usr/bin/env python3
+"""Black-box S3 tests against a running Redoubt node, with boto3 (the AWS SDK a user would run).
+
+Usage: s3_suite.py ENV.json TEST_NAME
+ENV.json (written by crates/cli/tests/s3_api.rs): {"endpoint", "ca", "data_dir", "identities": {name: {...}},
+"labels": {name: compact-json or base64 xml}}. Each test prints what it checked; any failure raises, exits 1.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import ssl
+import sys
+import urllib.request
+import urllib.error
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENV = json.load(open(sys.argv[1]))
+MIB = 1024 * 1024
+
+
+def client(identity, **cfg):
+    ident = ENV["identities"][identity]
+    return boto3.client(
+        "s3",
+        endpoint_url=ENV["endpoint"],
+        aws_access_key_id=ident["access_key_id"],
+        aws_secret_access_key=ident["secret_access_key"],
+        region_name="us-east-1",
+        verify=ENV["ca"],
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}, **cfg),
+    )
+
+
+def label(name):
+    return ENV["labels"][name]
+
+
+def code_of(fn):
+    """Runs fn, expecting a ClientError; returns (code, http status, message)."""
+    try:
+        fn()
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        return err.get("Code"), e.response["ResponseMetadata"]["HTTPStatusCode"], err.get("Message", "")
+    raise AssertionError("expected an S3 error, the call succeeded")
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("ok:", what)
+
+
+def body(n, seed=b"redoubt"):
+    out = bytearray()
+    block = hashlib.sha256(seed).digest()
+    while len(out) < n:
+        block = hashlib.sha256(block).digest()
+        out += block
+    return bytes(out[:n])
+
+
+def fresh_bucket(s3, name):
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def put(s3, bucket, key, data, lab="conf_fra", **kw):
+    meta = kw.pop("Metadata", {})
+    meta["redoubt-label"] = label(lab)
+    return s3.put_object(Bucket=bucket, Key=key, Body=data, Metadata=meta, **kw)
+
+
+# --- item 1: buckets ------------------------------------------------------------------------------------------
+
+def test_buckets():
+    s3 = client("writer")
+    s3.create_bucket(Bucket="alpha")
+    s3.create_bucket(Bucket="bravo")
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    expect(names == ["alpha", "bravo"], f"list_buckets shows both buckets in order: {names}")
+    s3.head_bucket(Bucket="alpha")
+    c, status, _ = code_of(lambda: s3.head_bucket(Bucket="charlie"))
+    expect(status == 404, f"head of a missing bucket is 404 ({c})")
+    c, _, _ = code_of(lambda: s3.create_bucket(Bucket="alpha"))
+    expect(c in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"), f"creating it again is refused ({c})")
+    put(s3, "alpha", "k", b"x")
+    c, status, _ = code_of(lambda: s3.delete_bucket(Bucket="alpha"))
+    expect(c == "BucketNotEmpty" and status == 409, f"a non-empty bucket is not deleted ({c})")
+    s3.delete_object(Bucket="alpha", Key="k")
+    s3.delete_bucket(Bucket="alpha")
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    expect(names == ["bravo"], "the empty bucket is deleted")
+    c, _, _ = code_of(lambda: s3.create_bucket(Bucket="admin"))
+    expect(c == "InvalidBucketName", "a bucket name shadowing a node route is refused")
+
+
+# --- item 1: objects, metadata, ETags ---------------------------------------------------------------------------
+
+def test_objects():
+    s3 = client("writer")
+    fresh_bucket(s3, "objects")
+    data = body(300_000)
+    r = put(s3, "objects", "dir/report.bin", data, Metadata={"mission": "atlas"}, ContentType="application/x-test")
+    md5 = hashlib.md5(data).hexdigest()
+    expect(r["ETag"] == f'"{md5}"', "the ETag of a single PUT is the MD5 of the plaintext")
+    g = s3.get_object(Bucket="objects", Key="dir/report.bin")
+    got = g["Body"].read()
+    expect(got == data, "GET returns the bytes written")
+    expect(g["ETag"] == f'"{md5}"' and g["ContentType"] == "application/x-test", "GET has the ETag and content type")
+    expect(g["Metadata"].get("mission") == "atlas", "user metadata round-trips")
+    h = s3.head_object(Bucket="objects", Key="dir/report.bin")
+    expect(h["ContentLength"] == len(data), "HEAD gives the plaintext length")
+    expect("NATO" in h["Metadata"].get("redoubt-marking", ""), f"HEAD shows the marking: {h['Metadata'].get('redoubt-marking')}")
+    expect(h["Metadata"].get("redoubt-label", "").startswith("{"), "HEAD shows the label (compact JSON)")
+    put(s3, "objects", "dir/report.bin", b"second version")
+    expect(s3.get_object(Bucket="objects", Key="dir/report.bin")["Body"].read() == b"second version", "a PUT replaces")
+    put(s3, "objects", "empty", b"")
+    expect(s3.get_object(Bucket="objects", Key="empty")["Body"].read() == b"", "an empty object round-trips")
+    s3.delete_object(Bucket="objects", Key="dir/report.bin")
+    c, status, _ = code_of(lambda: s3.get_object(Bucket="objects", Key="dir/report.bin"))
+    expect(c == "NoSuchKey" and status == 404, "a deleted object is gone")
+    s3.delete_object(Bucket="objects", Key="never-existed")
+    print("ok: deleting a missing key succeeds (S3 semantics)")
+    c, _, _ = code_of(lambda: s3.put_object(Bucket="nobucket", Key="k", Body=b"x", Metadata={"redoubt-label": label("conf_fra")}))
+    expect(c == "NoSuchBucket", "a PUT into a missing bucket is NoSuchBucket")
+
+
+def test_ranges():
+    s3 = client("writer")
+    fresh_bucket(s3, "ranges")
+    data = body(3 * MIB + 12345)
+    put(s3, "ranges", "big", data)
+    cases = [
+        ("bytes=0-9", data[0:10]),
+        ("bytes=1048570-1048600", data[1048570:1048601]),  # across a segment boundary
+        ("bytes=2097150-3145730", data[2097150:3145731]),  # three segments
+        ("bytes=-100", data[-100:]),
+        (f"bytes={len(data) - 5}-", data[-5:]),
+        ("bytes=100-99999999999", data[100:]),
+    ]
+    for rng, want in cases:
+        g = s3.get_object(Bucket="ranges", Key="big", Range=rng)
+        got = g["Body"].read()
+        expect(got == want, f"range {rng} returns the right {len(want)} bytes")
+        expect(g["ContentRange"].endswith(f"/{len(data)}"), f"range {rng} has Content-Range {g['ContentRange']}")
+    c, status, _ = code_of(lambda: s3.get_object(Bucket="ranges", Key="big", Range=f"bytes={len(data) + 10}-"))
+    expect(status == 416, f"a range past the end is 416 ({c})")
+
+
+def test_list_v2():
+    s3 = client("writer")
+    fresh_bucket(s3, "listing")
+    keys = sorted(
+        [f"a/{i:02d}" for i in range(8)] + [f"b/c/{i}" for i in range(5)] + ["b/x", "top1", "top2", "zz/last"]
+    )
+    for k in keys:
+        put(s3, "listing", k, k.encode())
+    all_keys = []
+    token = None
+    pages = 0
+    while True:
+        kw = {"ContinuationToken": token} if token else {}
+        r = s3.list_objects_v2(Bucket="listing", MaxKeys=4, **kw)
+        pages += 1
+        all_keys += [o["Key"] for o in r.get("Contents", [])]
+        if not r["IsTruncated"]:
+            break
+        token = r["NextContinuationToken"]
+    expect(all_keys == keys, f"paging by 4 lists every key once, in order ({pages} pages)")
+    r = s3.list_objects_v2(Bucket="listing", Delimiter="/")
+    prefixes = [p["Prefix"] for p in r.get("CommonPrefixes", [])]
+    top = [o["Key"] for o in r.get("Contents", [])]
+    expect(prefixes == ["a/", "b/", "zz/"] and top == ["top1", "top2"], f"delimiter rolls up: {prefixes} {top}")
+    r = s3.list_objects_v2(Bucket="listing", Prefix="b/", Delimiter="/")
+    expect([p["Prefix"] for p in r.get("CommonPrefixes", [])] == ["b/c/"], "prefix + delimiter")
+    expect([o["Key"] for o in r.get("Contents", [])] == ["b/x"], "prefix + delimiter contents")
+    seen = []
+    token = None
+    while True:
+        kw = {"ContinuationToken": token} if token else {}
+        r = s3.list_objects_v2(Bucket="listing", Delimiter="/", MaxKeys=2, **kw)
+        seen += [p["Prefix"] for p in r.get("CommonPrefixes", [])] + [o["Key"] for o in r.get("Contents", [])]
+        if not r["IsTruncated"]:
+            break
+        token = r["NextContinuationToken"]
+    expect(sorted(seen) == ["a/", "b/", "top1", "top2", "zz/"], f"paging with a delimiter: {seen}")
+    r = s3.list_objects_v2(Bucket="listing", StartAfter="b/x")
+    expect([o["Key"] for o in r["Contents"]] == ["top1", "top2", "zz/last"], "StartAfter")
+    paginator = s3.get_paginator("list_objects")
+    v1 = [o["Key"] for p in paginator.paginate(Bucket="listing", PaginationConfig={"PageSize": 5}) for o in p.get("Contents", [])]
+    expect(v1 == keys, "ListObjects (v1) pages through every key too")
+
+
+def test_copy_and_batch_delete():
+    s3 = client("writer")
+    fresh_bucket(s3, "copies")
+    data = body(2 * MIB + 7)
+    put(s3, "copies", "src", data, Metadata={"origin": "sensor-7"})
+    r = s3.copy_object(Bucket="copies", Key="dst", CopySource={"Bucket": "copies", "Key": "src"})
+    expect(r["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(data).hexdigest()}"', "the copy's ETag is the MD5")
+    g = s3.get_object(Bucket="copies", Key="dst")
+    expect(g["Body"].read() == data and g["Metadata"].get("origin") == "sensor-7", "the copy has data and metadata")
+    s3.copy_object(
+        Bucket="copies", Key="dst2", CopySource="copies/src", MetadataDirective="REPLACE", Metadata={"origin": "new"}
+    )
+    expect(s3.head_object(Bucket="copies", Key="dst2")["Metadata"].get("origin") == "new", "REPLACE sets new metadata")
+    for i in range(5):
+        put(s3, "copies", f"del/{i}", b"x")
+    r = s3.delete_objects(
+        Bucket="copies", Delete={"Objects": [{"Key": f"del/{i}"} for i in range(5)] + [{"Key": "del/none"}]}
+    )
+    expect(sorted(d["Key"] for d in r["Deleted"]) == [f"del/{i}" for i in range(5)] + ["del/none"], "batch delete")
+    left = [o["Key"] for o in s3.list_objects_v2(Bucket="copies").get("Contents", [])]
+    expect(left == ["dst", "dst2", "src"], f"only the deleted keys are gone: {left}")
+
+
+def test_multipart():
+    s3 = client("writer")
+    fresh_bucket(s3, "multi")
+    parts_data = [body(5 * MIB, b"p1"), body(5 * MIB, b"p2"), body(1234, b"p3")]
+    up = s3.create_multipart_upload(Bucket="multi", Key="video.ts", Metadata={"redoubt-label": label("conf_fra")})
+    uid = up["UploadId"]
+    etags = []
+    for i, d in enumerate(parts_data, start=1):
+        r = s3.upload_part(Bucket="multi", Key="video.ts", UploadId=uid, PartNumber=i, Body=d)
+        expect(r["ETag"] == f'"{hashlib.md5(d).hexdigest()}"', f"part {i} ETag is its MD5")
+        etags.append(r["ETag"])
+    lp = s3.list_parts(Bucket="multi", Key="video.ts", UploadId=uid)
+    expect([p["PartNumber"] for p in lp["Parts"]] == [1, 2, 3], "list_parts shows the three parts")
+    expect([p["Size"] for p in lp["Parts"]] == [len(d) for d in parts_data], "with their sizes")
+    ups = s3.list_multipart_uploads(Bucket="multi")
+    expect([u["UploadId"] for u in ups.get("Uploads", [])] == [uid], "the upload is listed while in progress")
+    r = s3.complete_multipart_upload(
+        Bucket="multi",
+        Key="video.ts",
+        UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": i + 1, "ETag": t} for i, t in enumerate(etags)]},
+    )
+    want = hashlib.md5(b"".join(hashlib.md5(d).digest() for d in parts_data)).hexdigest() + "-3"
+    expect(r["ETag"] == f'"{want}"', "the multipart ETag is MD5(part MD5s)-3")
+    whole = b"".join(parts_data)
+    expect(s3.get_object(Bucket="multi", Key="video.ts")["Body"].read() == whole, "the assembled object reads back")
+    g = s3.get_object(Bucket="multi", Key="video.ts", Range=f"bytes={5 * MIB - 10}-{5 * MIB + 9}")
+    expect(g["Body"].read() == whole[5 * MIB - 10 : 5 * MIB + 10], "a range across the part boundary")
+    expect(s3.list_multipart_uploads(Bucket="multi").get("Uploads", []) == [], "no upload left after completion")
+    # abort
+    uid2 = s3.create_multipart_upload(Bucket="multi", Key="aborted", Metadata={"redoubt-label": label("conf_fra")})["UploadId"]
+    s3.upload_part(Bucket="multi", Key="aborted", UploadId=uid2, PartNumber=1, Body=b"abc")
+    s3.abort_multipart_upload(Bucket="multi", Key="aborted", UploadId=uid2)
+    c, _, _ = code_of(lambda: s3.list_parts(Bucket="multi", Key="aborted", UploadId=uid2))
+    expect(c == "NoSuchUpload", "an aborted upload is gone")
+    c, _, _ = code_of(lambda: s3.head_object(Bucket="multi", Key="aborted"))
+    expect(c in ("404", "NoSuchKey"), "an aborted upload leaves no object")
+    # too small
+    uid3 = s3.create_multipart_upload(Bucket="multi", Key="small", Metadata={"redoubt-label": label("conf_fra")})["UploadId"]
+    t1 = s3.upload_part(Bucket="multi", Key="small", UploadId=uid3, PartNumber=1, Body=b"a" * 100)["ETag"]
+    t2 = s3.upload_part(Bucket="multi", Key="small", UploadId=uid3, PartNumber=2, Body=b"b" * 100)["ETag"]
+    c, _, _ = code_of(
+        lambda: s3.complete_multipart_upload(
+            Bucket="multi", Key="small", UploadId=uid3,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": t1}, {"PartNumber": 2, "ETag": t2}]},
+        )
+    )
+    expect(c == "EntityTooSmall", "a small part before the last is refused")
+    c, _, _ = code_of(
+        lambda: s3.complete_multipart_upload(
+            Bucket="multi", Key="small", UploadId=uid3,
+            MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": t2}, {"PartNumber": 1, "ETag": t1}]},
+        )
+    )
+    expect(c == "InvalidPartOrder", "parts out of order are refused")
+    # the high-level transfer manager (what `aws s3 cp` does) with 5 MiB chunks
+    from boto3.s3.transfer import TransferConfig
+    import io
+    big = body(12 * MIB + 5, b"tm")
+    s3.upload_fileobj(io.BytesIO(big), "multi", "tm.bin", ExtraArgs={"Metadata": {"redoubt-label": label("conf_fra")}},
+                      Config=TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB, max_concurrency=4))
+    out = io.BytesIO()
+    s3.download_fileobj("multi", "tm.bin", out, Config=TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB, max_concurrency=4))
+    expect(out.getvalue() == big, "boto3's transfer manager uploads (multipart) and downloads (ranged) 12 MiB intact")
+
+
+def test_conditional():
+    s3 = client("writer")
+    fresh_bucket(s3, "cond")
+    r = put(s3, "cond", "k", b"v1")
+    tag = r["ETag"]
+    c, status, _ = code_of(lambda: put(s3, "cond", "k", b"v2", IfNoneMatch="*"))
+    expect(status == 412, f"If-None-Match: * on an existing key is 412 ({c})")
+    put(s3, "cond", "new", b"n", IfNoneMatch="*")
+    print("ok: If-None-Match: * creates a missing key")
+    c, status, _ = code_of(lambda: put(s3, "cond", "k", b"v2", IfMatch='"0123456789abcdef0123456789abcdef"'))
+    expect(status == 412, "If-Match with another ETag is 412")
+    put(s3, "cond", "k", b"v2", IfMatch=tag)
+    expect(s3.get_object(Bucket="cond", Key="k")["Body"].read() == b"v2", "If-Match with the current ETag writes")
+    tag2 = s3.head_object(Bucket="cond", Key="k")["ETag"]
+    c, status, _ = code_of(lambda: s3.get_object(Bucket="cond", Key="k", IfNoneMatch=tag2))
+    expect(status == 304, "GET If-None-Match current ETag is 304")
+    c, status, _ = code_of(lambda: s3.get_object(Bucket="cond", Key="k", IfMatch='"nope"'))
+    expect(status == 412, "GET If-Match other ETag is 412")
+    import datetime
+    future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    past = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+    c, status, _ = code_of(lambda: s3.get_object(Bucket="cond", Key="k", IfModifiedSince=future))
+    expect(status == 304, "If-Modified-Since in the future is 304")
+    c, status, _ = code_of(lambda: s3.get_object(Bucket="cond", Key="k", IfUnmodifiedSince=past))
+    expect(status == 412, "If-Unmodified-Since in the past is 412")
+    expect(s3.get_object(Bucket="cond", Key="k", IfModifiedSince=past)["Body"].read() == b"v2", "modified since 2000: 200")
+
+
+def test_presigned():
+    s3 = client("writer")
+    fresh_bucket(s3, "presign")
+    data = body(70_000)
+    put(s3, "presign", "doc", data)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "presign", "Key": "doc"}, ExpiresIn=300)
+    ctx = ssl.create_default_context(cafile=ENV["ca"])
+    got = urllib.request.urlopen(url, context=ctx).read()
+    expect(got == data, "a presigned GET URL works with no other credentials")
+    sig = url.split("X-Amz-Signature=")[1][:64]
+    flipped = ("0" if sig[0] != "0" else "1") + sig[1:]
+    bad = url.replace(sig, flipped)
+    try:
+        urllib.request.urlopen(bad, context=ctx)
+        raise AssertionError("a tampered presigned URL was accepted")
+    except urllib.error.HTTPError as e:
+        expect(e.code == 403, "a tampered presigned URL is refused (403)")
+    put_url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "presign", "Key": "up", "Metadata": {"redoubt-label": label("conf_fra")}}, ExpiresIn=300
+    )
+    req = urllib.request.Request(put_url, data=b"uploaded", method="PUT", headers={"x-amz-meta-redoubt-label": label("conf_fra")})
+    urllib.request.urlopen(req, context=ctx).read()
+    expect(s3.get_object(Bucket="presign", Key="up")["Body"].read() == b"uploaded", "a presigned PUT URL works")
+
+
+# --- acceptance: four identities, one object ------------------------------------------------------------------
+
+def audit_records(**query):
+    """Reads audit records over the API as the auditor (client certificate)."""
+    ident = ENV["identities"]["auditor"]
+    ctx = ssl.create_default_context(cafile=ENV["ca"])
+    ctx.load_cert_chain(ident["certificate"], ident["private_key"])
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    text = urllib.request.urlopen(f"{ENV['endpoint']}/audit/records?{qs}", context=ctx).read().decode()
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def test_four_identities():
+    w = client("writer")
+    fresh_bucket(w, "intel")
+    data = b"CONFIDENTIAL FRA report " * 100
+    put(w, "intel", "report", data, lab="conf_fra")
+    outcomes = {}
+    for who in ["reader_fra", "reader_uncleared", "reader_usa", "operator"]:
+        s3 = client(who)
+        try:
+            got = s3.get_object(Bucket="intel", Key="report")["Body"].read()
+            outcomes[who] = ("permit", got == data, "")
+        except ClientError as e:
+            err = e.response["Error"]
+            outcomes[who] = (err["Code"], False, err.get("Message", ""))
+    expect(outcomes["reader_fra"][:2] == ("permit", True), "the cleared FRA reader reads the object")
+    for who in ["reader_uncleared", "reader_usa", "operator"]:
+        code, _, msg = outcomes[who]
+        expect(code == "AccessDenied" and "decision" in msg, f"{who} is denied with a decision id: {msg}")
+        expect("CONFIDENTIAL" not in msg and "FRA" not in msg, f"{who}'s denial does not reveal the label")
+    recs = audit_records(action="s3:GetObject", object_prefix="intel/report")
+    by = {r["entry"]["who"]["name"]: r["entry"] for r in recs}
+    expect(by["reader_fra"]["decision"] == "allow", "the permit is audited")
+    for who, rule in [("reader_uncleared", "rule 2"), ("reader_usa", "rule 3"), ("operator", "operator")]:
+        e = by[who]
+        reasons = " | ".join(e["reasons"])
+        expect(e["decision"] == "deny" and rule in reasons, f"{who}'s denial is audited with the rule: {reasons}")
+        expect(e["label"]["marking"] != "", f"{who}'s record names the label marking")
+
+
+def test_labels_on_write():
+    w = client("writer")
+    fresh_bucket(w, "labels")
+    for bad, why in [
+        ("not base64 !!", "garbage"),
+        (base64.b64encode(b"<notalabel/>").decode(), "XML that is not a label"),
+        (label("food"), "a label of another policy"),
+        ('{"v":1,"policy":"NATO"', "truncated JSON"),
+    ]:
+        c, status, msg = code_of(lambda: w.put_object(Bucket="labels", Key="x", Body=b"d", Metadata={"redoubt-label": bad}))
+        expect(c == "InvalidArgument" and status == 400 and "label" in msg, f"{why} is refused: {msg}")
+    c, _, msg = code_of(lambda: w.put_object(Bucket="labels", Key="x", Body=b"d"))
+    expect(c == "InvalidArgument" and "no label" in msg, f"an unlabelled write without a bucket default is refused: {msg}")
+    c, _, msg = code_of(lambda: put(w, "labels", "x", b"d", lab="cts"))
+    expect(c == "AccessDenied", f"a writer may not label above what it could read ({c}: {msg})")
+    expect(w.list_objects_v2(Bucket="labels").get("KeyCount", 0) == 0, "none of the refused writes stored anything")
+    put(w, "labels", "xml", b"d", lab="conf_fra_xml")
+    h = w.head_object(Bucket="labels", Key="xml")
+    expect("CONFIDENTIAL" in h["Metadata"]["redoubt-marking"], "a base64 XML label is accepted and marked")
+
+
+def test_bad_keys():
+    w = client("writer")
+    fresh_bucket(w, "keys")
+    for key, why in [("a/../b", "a `..` segment"), ("a\x00b", "NUL"), ("é" * 1100, "2 KB of UTF-8"), ("./x", "a `.` segment")]:
+        c, status, msg = code_of(lambda: put(w, "keys", key, b"d"))
+        expect(status == 400 and c in ("InvalidArgument", "KeyTooLongError"), f"a key with {why} is refused ({c}: {msg[:80]})")
+    expect(w.list_objects_v2(Bucket="keys").get("KeyCount", 0) == 0, "nothing stored")
+
+
+def test_revocation():
+    s3 = client("reader_fra")
+    s3.list_buckets()
+    print("ok: the identity works before revocation")
+    os.system(ENV["revoke_cmd"] + " reader_fra > /dev/null")
+    c, status, _ = code_of(lambda: s3.list_buckets())
+    expect(status == 403 and c in ("InvalidAccessKeyId", "AccessDenied"), f"after revocation the next request fails ({c})")
+
+
+def test_audit_api_roles():
+    ident = ENV["identities"]["reader_fra"]
+    ctx = ssl.create_default_context(cafile=ENV["ca"])
+    ctx.load_cert_chain(ident["certificate"], ident["private_key"])
+    try:
+        urllib.request.urlopen(f"{ENV['endpoint']}/audit/records", context=ctx)
+        raise AssertionError("a reader read the audit")
+    except urllib.error.HTTPError as e:
+        expect(e.code == 403, "a reader may not read the audit over the API")
+    recs = audit_records(identity="reader_fra")
+    expect(any(r["entry"]["action"] == "audit:Query" and r["entry"]["decision"] == "deny" for r in recs),
+           "the refused audit read is itself audited")
+
+
+def test_no_plaintext_at_rest():
+    w = client("writer")
+    fresh_bucket(w, "secrets")
+    marker = b"PLAINTEXT-MARKER-7f3a9c" * 4096
+    put(w, "secrets", "one", marker)
+    up = w.create_multipart_upload(Bucket="secrets", Key="mp", Metadata={"redoubt-label": label("conf_fra")})
+    w.upload_part(Bucket="secrets", Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=marker)
+    needle = b"PLAINTEXT-MARKER-7f3a9c"
+    hits = []
+    for root, _, files in os.walk(ENV["data_dir"]):
+        for f in files:
+            p = os.path.join(root, f)
+            with open(p, "rb") as fh:
+                if needle in fh.read():
+                    hits.append(p)
+    expect(hits == [], f"no file under the data folder holds the plaintext (checked objects, parts, index, audit): {hits}")
+    expect(w.get_object(Bucket="secrets", Key="one")["Body"].read() == marker, "and the object still reads back")
+
+
+if __name__ == "__main__":
+    name = sys.argv[2]
+    fn = globals().get(name)
+    if fn is None:
+        sys.exit(f"no test named {name}")
+    fn()

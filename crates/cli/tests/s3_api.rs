@@ -1,0 +1,175 @@
+//! Black-box tests of the S3 API with a real S3 client (boto3, installed by scripts/test): each test spawns a
+//! node, issues identities with `redoubt identity create`, and runs one test of `tests/s3/s3_suite.py` against it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use redoubt_testkit::{TestNode, redoubt_command};
+use serde_json::{Value, json};
+
+const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/s3/s3_suite.py");
+
+/// A node with identities, and the env file the Python suite reads.
+struct S3Env {
+    node: TestNode,
+    _dir: tempfile::TempDir,
+    env_file: PathBuf,
+}
+
+fn label_xml(classification: &str, releasable: &[&str]) -> String {
+    let values: String = releasable.iter().map(|v| format!("<GenericValue>{v}</GenericValue>")).collect();
+    let category = if releasable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<Category TagName="Releasable To" Type="PERMISSIVE" URI="urn:oid:1.3.26.1.4.2">{values}</Category>"#
+        )
+    };
+    format!(
+        r#"<originatorConfidentialityLabel xmlns="urn:nato:stanag:4774:confidentialitymetadatalabel:1:0" ReviewDateTime="2030-01-01T00:00:00Z"><ConfidentialityInformation><PolicyIdentifier URI="urn:oid:1.3.26.1.3.1">NATO</PolicyIdentifier><Classification>{classification}</Classification>{category}</ConfidentialityInformation><CreationDateTime>2025-01-01T09:00:00Z</CreationDateTime></originatorConfidentialityLabel>"#
+    )
+}
+
+fn compact(xml: &str) -> String {
+    redoubt_label::Label::from_xml(xml.as_bytes(), redoubt_label::Mode::Strict)
+        .unwrap()
+        .to_compact_json()
+        .unwrap()
+}
+
+/// `redoubt identity create` against the node; returns its JSON output.
+pub fn create_identity(
+    node: &TestNode,
+    out: &Path,
+    name: &str,
+    role: &str,
+    clearance: &str,
+    nat: &str,
+) -> Value {
+    let output = redoubt_command()
+        .args([
+            "identity",
+            "create",
+            "--json",
+            "--name",
+            name,
+            "--role",
+            role,
+            "--clearance",
+            clearance,
+            "--nationality",
+            nat,
+        ])
+        .arg("--data-dir")
+        .arg(&node.data_dir)
+        .arg("--url")
+        .arg(&node.url)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "identity create {name}: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+impl S3Env {
+    fn start() -> S3Env {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let node = TestNode::start_in(&data, &[]).unwrap();
+        let creds = dir.path().join("creds");
+        std::fs::create_dir(&creds).unwrap();
+        let mut ids = BTreeMap::new();
+        for (name, role, clr, nat) in [
+            ("writer", "writer", "SECRET", "FRA"),
+            ("reader_fra", "reader", "CONFIDENTIAL", "FRA"),
+            ("reader_uncleared", "reader", "UNCLASSIFIED", "FRA"),
+            ("reader_usa", "reader", "SECRET", "USA"),
+            ("operator", "operator", "SECRET", "FRA"),
+            ("auditor", "auditor", "UNCLASSIFIED", "FRA"),
+        ] {
+            let v = create_identity(&node, &creds, name, role, clr, nat);
+            ids.insert(
+                name.to_owned(),
+                json!({
+                    "access_key_id": v["access_key_id"],
+                    "secret_access_key": v["secret_access_key"],
+                    "certificate": v["certificate"],
+                    "private_key": v["private_key"],
+                }),
+            );
+        }
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let other_policy = label_xml("CONFIDENTIAL", &["FRA"])
+            .replace(r#"URI="urn:oid:1.3.26.1.3.1">NATO"#, r#"URI="urn:oid:1.2.3.4.5">OTHER"#);
+        let labels = json!({
+            "conf_fra": compact(&label_xml("CONFIDENTIAL", &["FRA"])),
+            "conf_fra_xml": b64(&label_xml("CONFIDENTIAL", &["FRA"])),
+            "cts": compact(&label_xml("TOP SECRET", &[])),
+            "food": b64(&other_policy),
+        });
+        let bin = redoubt_testkit::redoubt_bin();
+        let revoke_cmd = format!(
+            "{} identity revoke --data-dir {} --url {}",
+            bin.display(),
+            node.data_dir.display(),
+            node.url
+        );
+        let env = json!({
+            "endpoint": node.url,
+            "ca": node.pki("ca.pem"),
+            "data_dir": node.data_dir,
+            "identities": ids,
+            "labels": labels,
+            "revoke_cmd": revoke_cmd,
+        });
+        let env_file = dir.path().join("env.json");
+        std::fs::write(&env_file, serde_json::to_vec_pretty(&env).unwrap()).unwrap();
+        S3Env { node, _dir: dir, env_file }
+    }
+
+    fn run(&self, test: &str) {
+        let out = Command::new("python3").arg(SUITE).arg(&self.env_file).arg(test).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{test} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- node log (tail)\n{}",
+            tail(&self.node.logs(), 40)
+        );
+        print!("{stdout}");
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+macro_rules! s3_test {
+    ($name:ident) => {
+        #[test]
+        fn $name() {
+            S3Env::start().run(stringify!($name));
+        }
+    };
+}
+
+s3_test!(test_buckets);
+s3_test!(test_objects);
+s3_test!(test_ranges);
+s3_test!(test_list_v2);
+s3_test!(test_copy_and_batch_delete);
+s3_test!(test_multipart);
+s3_test!(test_conditional);
+s3_test!(test_presigned);
+s3_test!(test_four_identities);
+s3_test!(test_labels_on_write);
+s3_test!(test_bad_keys);
+s3_test!(test_revocation);
+s3_test!(test_audit_api_roles);
+s3_test!(test_no_plaintext_at_rest);

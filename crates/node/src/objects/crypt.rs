@@ -1,0 +1,208 @@
+//! The data path's crypto, on blocking threads: plaintext in → a ZTDF blob in the store (its own data key,
+//! wrapped to the domain key, the label bound as a `handling` assertion and as policy attributes); a blob → a
+//! verified plaintext reader that decrypts only the segments a range touches.
+//!
+//! INVARIANT: plaintext only ever exists in memory, one segment at a time; nothing here writes it to a file.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use redoubt_label::Label;
+use redoubt_store::{BlobId, Store};
+use redoubt_ztdf::assertion::label::{label_assertion, label_attributes};
+use redoubt_ztdf::{EncryptConfig, PlaintextReader, SystemRandomSource, TdfReader, TdfWriter, VerifyOptions};
+use s3s::crypto::{Checksum, Md5};
+use tokio::sync::mpsc;
+
+use crate::domain::DomainKey;
+
+/// Plaintext segment size of stored objects: a range read decrypts at most this much beyond what it asked.
+pub const SEGMENT_SIZE: u32 = 1024 * 1024;
+/// Namespace of the policy attribute FQNs derived from labels.
+pub const ATTRIBUTE_NAMESPACE: &str = "nato.int";
+/// Chunk size of GET bodies.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// A piece of a request body on its way to the sealing thread.
+#[derive(Debug)]
+pub enum Chunk {
+    /// Bytes of plaintext.
+    Data(Bytes),
+    /// The body ended normally. A channel closed without `End` means the body was cut: nothing is kept.
+    End,
+}
+
+/// A sealed blob.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    /// The blob, fsynced, not yet referenced.
+    pub blob: BlobId,
+    /// Plaintext bytes.
+    pub size: u64,
+    /// Stored bytes.
+    pub stored_size: u64,
+    /// MD5 of the plaintext.
+    pub md5: [u8; 16],
+}
+
+/// Why sealing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The body was cut before its end.
+    #[error("the request body ended before it was complete")]
+    Incomplete,
+    /// Storage or crypto failure.
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn encrypt_config(domain: &DomainKey, label: &Label, mime: Option<&str>) -> EncryptConfig {
+    EncryptConfig {
+        kas: vec![domain.target()],
+        segment_size: SEGMENT_SIZE,
+        attributes: label_attributes(label, ATTRIBUTE_NAMESPACE),
+        assertions: vec![label_assertion(label)],
+        mime_type: mime.unwrap_or("application/octet-stream").to_owned(),
+        threads: 1,
+        ..EncryptConfig::default()
+    }
+}
+
+/// Encrypts what arrives on `rx` into a new blob. Blocking: run it on a blocking thread.
+pub fn seal(
+    store: &Store,
+    domain: &DomainKey,
+    label: &Label,
+    mime: Option<&str>,
+    mut rx: mpsc::Receiver<Chunk>,
+) -> Result<Sealed, SealError> {
+    seal_with(store, domain, label, mime, |w, md5| {
+        loop {
+            match rx.blocking_recv() {
+                Some(Chunk::Data(b)) => {
+                    md5.update(&b);
+                    w.write_all(&b).map_err(|e| SealError::Failed(format!("cannot encrypt: {e}")))?;
+                }
+                Some(Chunk::End) => return Ok(()),
+                None => return Err(SealError::Incomplete),
+            }
+        }
+    })
+}
+
+/// Encrypts the plaintext read from `source` into a new blob (copy and multipart completion).
+pub fn seal_from(
+    store: &Store,
+    domain: &DomainKey,
+    label: &Label,
+    mime: Option<&str>,
+    source: &mut dyn Read,
+) -> Result<Sealed, SealError> {
+    seal_with(store, domain, label, mime, |w, md5| {
+        let mut buf = vec![0u8; READ_CHUNK];
+        let result = loop {
+            let n = match source.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) => break Err(SealError::Failed(format!("cannot read the source: {e}"))),
+            };
+            let piece = buf.get(..n).unwrap_or_default();
+            md5.update(piece);
+            if let Err(e) = w.write_all(piece) {
+                break Err(SealError::Failed(format!("cannot encrypt: {e}")));
+            }
+        };
+        zeroize::Zeroize::zeroize(&mut buf);
+        result
+    })
+}
+
+fn seal_with(
+    store: &Store,
+    domain: &DomainKey,
+    label: &Label,
+    mime: Option<&str>,
+    feed: impl FnOnce(&mut dyn Write, &mut Md5) -> Result<(), SealError>,
+) -> Result<Sealed, SealError> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| SealError::Failed(format!("{what}: {e}"));
+    let blob = store.blob_writer().map_err(|e| failed("cannot create a blob", &e))?;
+    let rng = SystemRandomSource::new();
+    let config = encrypt_config(domain, label, mime);
+    let mut writer = TdfWriter::new(BufWriter::with_capacity(256 * 1024, blob), config, &rng)
+        .map_err(|e| failed("cannot start the container", &e))?;
+    let mut md5 = Md5::new();
+    feed(&mut writer, &mut md5)?;
+    let (buffered, summary) = writer.finish().map_err(|e| failed("cannot finish the container", &e))?;
+    let blob = buffered.into_inner().map_err(|e| failed("cannot write the blob", e.error()))?;
+    let id = blob.finish().map_err(|e| failed("cannot make the blob durable", &e))?;
+    Ok(Sealed {
+        blob: id,
+        size: summary.plaintext_len,
+        stored_size: summary.container_len,
+        md5: md5.finalize(),
+    })
+}
+
+/// Opens a stored object for reading: checks the container, unwraps its key with the domain key, verifies the
+/// manifest (policy binding, root signature, assertion bindings) before any plaintext is released.
+pub fn open(store: &Store, domain: &DomainKey, blob: &BlobId) -> Result<PlaintextReader<File>, String> {
+    let file = store.open_blob(blob).map_err(|e| e.to_string())?;
+    let reader = TdfReader::open(file).map_err(|e| format!("stored container unreadable: {e}"))?;
+    let unwrapped = reader
+        .unwrap_payload_key(std::slice::from_ref(domain.private()))
+        .map_err(|e| format!("stored container key: {e}"))?;
+    let decryptor = reader
+        .decryptor(unwrapped.key, &VerifyOptions::default())
+        .map_err(|e| format!("stored container integrity: {e}"))?;
+    Ok(decryptor.into_reader())
+}
+
+/// Streams `len` bytes of plaintext from `start` into `tx`, in chunks. Blocking. A failure mid-stream (an
+/// integrity error) ends the stream with an error, so the client sees a cut body, never unverified bytes.
+pub fn stream(
+    mut reader: PlaintextReader<File>,
+    start: u64,
+    len: u64,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
+    if let Err(e) = reader.seek(SeekFrom::Start(start)) {
+        let _ = tx.blocking_send(Err(e));
+        return;
+    }
+    let mut left = len;
+    while left > 0 {
+        let want = usize::try_from(left).unwrap_or(READ_CHUNK).min(READ_CHUNK);
+        let mut buf = vec![0u8; want];
+        match reader.read(&mut buf) {
+            Ok(0) => {
+                let _ = tx.blocking_send(Err(std::io::Error::other(
+                    "the stored object is shorter than its index says",
+                )));
+                return;
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                left -= n as u64;
+                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                    return; // the client went away
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "stored object failed verification while streaming");
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+/// A shared store and key, for blocking closures.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    /// The store.
+    pub store: Arc<Store>,
+    /// The domain key.
+    pub domain: Arc<DomainKey>,
+}
