@@ -78,9 +78,12 @@ pub fn create_identity(
 
 impl S3Env {
     fn start() -> S3Env {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_with(tempfile::tempdir().unwrap(), &[])
+    }
+
+    fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> S3Env {
         let data = dir.path().join("data");
-        let node = TestNode::start_in(&data, &[]).unwrap();
+        let node = TestNode::start_in(&data, extra).unwrap();
         let creds = dir.path().join("creds");
         std::fs::create_dir(&creds).unwrap();
         let mut ids = BTreeMap::new();
@@ -173,3 +176,20 @@ s3_test!(test_bad_keys);
 s3_test!(test_revocation);
 s3_test!(test_audit_api_roles);
 s3_test!(test_no_plaintext_at_rest);
+s3_test!(test_truncated_and_oversized);
+
+/// OIDC bearer tokens (ES256, made by Python `cryptography`) against a node configured with their issuer's JWKS.
+#[test]
+fn test_oidc_bearer() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("python3").arg(SUITE).args(["-", "make_oidc"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        "[oidc]\nissuer = \"https://idp.test/realms/ops\"\naudience = \"redoubt\"\njwks_file = \"jwks.json\"\n",
+    )
+    .unwrap();
+    let config = config.to_string_lossy().into_owned();
+    S3Env::start_with(dir, &["--config", &config]).run("test_oidc_bearer");
+}

@@ -32,6 +32,40 @@ pub fn owns(path: &str) -> bool {
     NODE_ROUTES.contains(&path) || NODE_PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
+/// Takes an `Authorization: Bearer` token off a request and verifies it. `Ok(None)` when there is none (SigV4
+/// and other schemes are left in place); `Err` is the 401 to answer, naming why, when it does not verify or when
+/// the node accepts no tokens. The header is removed either way, so no later layer ever sees the token.
+pub fn bearer_token<B>(
+    request: &mut axum::http::Request<B>,
+    tokens: Option<&crate::tokens::Tokens>,
+) -> Result<Option<Arc<crate::identities::Principal>>, Box<Response>> {
+    let is_bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().get(..7))
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"bearer "));
+    if !is_bearer {
+        return Ok(None);
+    }
+    let Some(value) = request.headers_mut().remove(header::AUTHORIZATION) else { return Ok(None) };
+    let refuse = |message: &str| {
+        let mut resp = error(StatusCode::UNAUTHORIZED, message);
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        resp
+    };
+    let Some(tokens) = tokens else {
+        return Err(Box::new(refuse("this node accepts no bearer tokens (no `oidc.issuer` configured)")));
+    };
+    let token = value.to_str().ok().and_then(|v| v.get(7..)).map(str::trim).unwrap_or_default();
+    match tokens.principal(token) {
+        Ok(p) => Ok(Some(p)),
+        Err(why) => {
+            tracing::info!(reason = %why, "bearer token refused");
+            Err(Box::new(refuse(&why)))
+        }
+    }
+}
+
 /// The response for a request the S3 layer could not even parse into an S3 error.
 pub fn s3_failure(e: &s3s::HttpError) -> Response {
     tracing::debug!(error = ?e, "S3 request failed below the S3 layer");

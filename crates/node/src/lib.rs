@@ -18,6 +18,7 @@ pub mod pki;
 mod server;
 pub mod telemetry;
 mod tls;
+pub mod tokens;
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -132,6 +133,10 @@ impl Node {
                 .await
                 .map_err(|e| StartError::Setup(format!("service task failed: {e}")))??
         };
+        let mut service = service;
+        service.tokens = tokens::Tokens::from_config(&config, service.pdp.clone())
+            .map_err(StartError::Service)?
+            .map(Arc::new);
         Ok(Self { config, pki, service, listener, local_addr, _lock: lock })
     }
 
@@ -173,6 +178,7 @@ impl Node {
             service.domain.clone(),
             metrics.clone(),
         );
+        let tokens = service.tokens.clone();
         let mut builder = s3s::service::S3ServiceBuilder::new(objects);
         builder.set_auth(objects::auth::Keys(registry.clone()));
         builder.set_access(objects::auth::Access(registry.clone()));
@@ -193,6 +199,7 @@ impl Node {
             app: http::router(state.clone()),
             s3: Some(s3),
             registry,
+            tokens,
             metrics,
             max_connections: self.config.max_connections,
             grace: self.config.shutdown_grace,
@@ -224,6 +231,7 @@ struct Service {
     pdp: Arc<redoubt_policy::Pdp>,
     domain: Arc<domain::DomainKey>,
     audit: audit_sink::AuditSink,
+    tokens: Option<Arc<tokens::Tokens>>,
 }
 
 /// The domain's SPIF when none is configured: the NATO policy (spiffing's, MIT; see policies/LICENSE.spiffing).
@@ -263,7 +271,13 @@ impl Service {
         );
         let audit =
             audit_sink::AuditSink::open(data_dir, &node_key).map_err(|e| fail("the audit log", &e))?;
-        Ok(Service { store: Arc::new(store), pdp: Arc::new(pdp), domain: Arc::new(domain), audit })
+        Ok(Service {
+            store: Arc::new(store),
+            pdp: Arc::new(pdp),
+            domain: Arc::new(domain),
+            audit,
+            tokens: None,
+        })
     }
 }
 

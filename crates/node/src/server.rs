@@ -50,6 +50,8 @@ pub struct Server {
     pub s3: Option<s3s::service::S3Service>,
     /// The live identities.
     pub registry: Arc<Registry>,
+    /// Bearer-token verification, when OIDC is configured.
+    pub tokens: Option<Arc<crate::tokens::Tokens>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Connections served at once.
@@ -92,6 +94,7 @@ impl Server {
                 app: self.app.clone(),
                 s3: self.s3.clone(),
                 registry: self.registry.clone(),
+                tokens: self.tokens.clone(),
                 metrics: self.metrics.clone(),
                 stop: stop_rx.clone(),
             };
@@ -211,6 +214,7 @@ struct Connection {
     app: Router,
     s3: Option<s3s::service::S3Service>,
     registry: Arc<Registry>,
+    tokens: Option<Arc<crate::tokens::Tokens>>,
     metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 }
@@ -236,6 +240,7 @@ impl Connection {
         let app = self.app;
         let s3 = self.s3;
         let registry = self.registry;
+        let tokens = self.tokens;
         let metrics = self.metrics.clone();
         let first_request = Arc::new(tokio::sync::Notify::new());
         let seen = first_request.clone();
@@ -244,11 +249,18 @@ impl Connection {
             // Looked up on every request: a revocation applies to open connections too.
             request.extensions_mut().insert(Peer::resolve(&cert, &registry));
             request.extensions_mut().insert(cert.clone());
+            let bearer = match crate::http::bearer_token(&mut request, tokens.as_deref()) {
+                Ok(b) => b,
+                Err(refusal) => return futures::future::Either::Left(std::future::ready(Ok(*refusal))),
+            };
+            if let Some(p) = bearer {
+                request.extensions_mut().insert(crate::tokens::TokenPeer(p));
+            }
             let route = crate::http::owns(request.uri().path());
             let mut app = app.clone();
             let s3 = s3.clone().filter(|_| !route);
             let metrics = metrics.clone();
-            async move {
+            futures::future::Either::Right(async move {
                 match s3 {
                     Some(s3) => {
                         let started = std::time::Instant::now();
@@ -262,7 +274,7 @@ impl Connection {
                     }
                     None => app.call(request).await,
                 }
-            }
+            })
         });
         // INVARIANT: the protocol comes from ALPN, never from sniffing the first bytes: a connection still
         // sniffing when shutdown starts would be dropped with its first request.

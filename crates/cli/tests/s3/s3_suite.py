@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-ENV = json.load(open(sys.argv[1]))
+ENV = json.load(open(sys.argv[1])) if sys.argv[1] != "-" else {}
 MIB = 1024 * 1024
 
 
@@ -452,7 +452,129 @@ def test_no_plaintext_at_rest():
     expect(w.get_object(Bucket="secrets", Key="one")["Body"].read() == marker, "and the object still reads back")
 
 
+def raw_request(head, body=b"", close_after=True):
+    """Sends bytes over TLS as the writer (client certificate) and returns what came back (b"" if nothing)."""
+    import socket
+    from urllib.parse import urlparse
+    ident = ENV["identities"]["writer"]
+    ctx = ssl.create_default_context(cafile=ENV["ca"])
+    ctx.load_cert_chain(ident["certificate"], ident["private_key"])
+    u = urlparse(ENV["endpoint"])
+    with socket.create_connection((u.hostname, u.port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=u.hostname) as tls:
+            tls.sendall(head + body)
+            if close_after:
+                return b""
+            out = b""
+            try:
+                while chunk := tls.recv(65536):
+                    out += chunk
+                    if b"\r\n\r\n" in out:
+                        break
+            except (ConnectionError, ssl.SSLError, TimeoutError):
+                pass
+            return out
+
+
+def test_truncated_and_oversized():
+    import time
+    w = client("writer")
+    fresh_bucket(w, "raw")
+    host = ENV["endpoint"].split("//")[1]
+    lab = label("conf_fra").encode()
+    head = (b"PUT /raw/cut HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Length: 200000\r\n"
+            b"x-amz-meta-redoubt-label: " + lab + b"\r\n\r\n")
+    raw_request(head, b"x" * 70000)
+    up = w.create_multipart_upload(Bucket="raw", Key="mp", Metadata={"redoubt-label": label("conf_fra")})
+    part_head = (f"PUT /raw/mp?partNumber=1&uploadId={up['UploadId']} HTTP/1.1\r\nHost: {host}\r\n"
+                 f"Content-Length: 6000000\r\n\r\n").encode()
+    raw_request(part_head, b"y" * 100000)
+    time.sleep(0.5)
+    expect(w.list_objects_v2(Bucket="raw").get("KeyCount", 0) == 0, "a PUT whose body was cut stored nothing")
+    parts = w.list_parts(Bucket="raw", Key="mp", UploadId=up["UploadId"]).get("Parts", [])
+    expect(parts == [], "an UploadPart whose body was cut stored no part")
+    big = (b"GET /raw HTTP/1.1\r\nHost: " + host.encode() + b"\r\nx-filler: " + b"a" * 70000 + b"\r\n\r\n")
+    resp = raw_request(big, close_after=False)
+    expect(resp.startswith(b"HTTP/1.1 431"), f"a 70 KB request head is refused with 431: {resp[:40]!r}")
+    c, status, _ = code_of(lambda: w.put_object(Bucket="raw", Key="meta", Body=b"d",
+                                                 Metadata={"redoubt-label": label("conf_fra"), "big": "v" * 3000}))
+    expect(status == 400, f"user metadata over 2 KB is refused ({c})")
+    blobs = sum(len(f) for _, _, f in os.walk(os.path.join(ENV["data_dir"], "store", "blobs")))
+    expect(blobs == 0, f"no blob left behind by the refused and cut writes ({blobs})")
+
+
+# --- OIDC bearer tokens ----------------------------------------------------------------------------------------
+
+def make_oidc(out_dir):
+    """Writes jwks.json and tokens.json (ES256, signed with a key made here: an independent JWT implementation)."""
+    import time
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    def b64u(b):
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    nums = key.public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+           "x": b64u(nums.x.to_bytes(32, "big")), "y": b64u(nums.y.to_bytes(32, "big"))}
+
+    def token(claims):
+        header = b64u(json.dumps({"alg": "ES256", "typ": "JWT", "kid": "k1"}).encode())
+        payload = b64u(json.dumps(claims).encode())
+        der = key.sign(f"{header}.{payload}".encode(), ec.ECDSA(hashes.SHA256()))
+        r, s_ = decode_dss_signature(der)
+        return f"{header}.{payload}.{b64u(r.to_bytes(32, 'big') + s_.to_bytes(32, 'big'))}"
+
+    now = int(time.time())
+    base = {"iss": "https://idp.test/realms/ops", "aud": "redoubt", "iat": now, "exp": now + 600,
+            "nationality": "FRA", "redoubt_role": "reader"}
+    tokens = {
+        "cleared": token({**base, "preferred_username": "jwt-reader", "aciClr": "CONFIDENTIAL"}),
+        "uncleared": token({**base, "preferred_username": "jwt-low", "aciClr": "UNCLASSIFIED"}),
+        "expired": token({**base, "preferred_username": "jwt-old", "aciClr": "CONFIDENTIAL", "exp": now - 3600}),
+        "wrong_aud": token({**base, "preferred_username": "jwt-aud", "aciClr": "CONFIDENTIAL", "aud": "other"}),
+        "admin": token({**base, "preferred_username": "jwt-admin", "redoubt_role": "administrator"}),
+    }
+    json.dump({"keys": [jwk]}, open(os.path.join(out_dir, "jwks.json"), "w"))
+    json.dump(tokens, open(os.path.join(out_dir, "tokens.json"), "w"))
+
+
+def test_oidc_bearer():
+    tokens = json.load(open(os.path.join(os.path.dirname(sys.argv[1]), "tokens.json")))
+    w = client("writer")
+    fresh_bucket(w, "tokens")
+    put(w, "tokens", "doc", b"for token holders")
+    ctx = ssl.create_default_context(cafile=ENV["ca"])
+
+    def get(tok):
+        req = urllib.request.Request(f"{ENV['endpoint']}/tokens/doc", headers={"Authorization": f"Bearer {tok}"})
+        try:
+            with urllib.request.urlopen(req, context=ctx) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    status, data = get(tokens["cleared"])
+    expect(status == 200 and data == b"for token holders", "a cleared reader's ES256 token reads the object")
+    status, data = get(tokens["uncleared"])
+    expect(status == 403 and b"AccessDenied" in data, "an uncleared token holder is denied by the policy")
+    for name in ["expired", "wrong_aud", "admin"]:
+        status, data = get(tokens[name])
+        expect(status == 401, f"the {name} token is refused with 401: {data[:120]!r}")
+        expect(tokens[name].encode() not in data, f"the refusal does not echo the {name} token")
+    status, _ = get(tokens["cleared"][:-4] + "AAAA")
+    expect(status == 401, "a token with a tampered signature is refused")
+    recs = audit_records(identity="jwt-reader")
+    expect(any(r["entry"]["decision"] == "allow" and r["entry"]["action"] == "s3:GetObject" for r in recs),
+           "the token holder's read is audited under its token name")
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "-":
+        make_oidc(sys.argv[3])
+        sys.exit(0)
     name = sys.argv[2]
     fn = globals().get(name)
     if fn is None:

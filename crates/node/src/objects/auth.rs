@@ -50,16 +50,20 @@ impl S3Access for Access {
                 }
                 (principal, "sigv4")
             }
-            None => match by_cert {
-                Some(p) => (p, "mtls"),
-                None => {
-                    return Err(s3_error!(
-                        AccessDenied,
-                        "authentication required: sign the request (SigV4) with an access key from `redoubt \
+            None => {
+                match (cx.extensions_mut().get::<crate::tokens::TokenPeer>().map(|t| t.0.clone()), by_cert) {
+                    // A token names the user; a certificate alongside it is the device it came from.
+                    (Some(p), _) => (p, "jwt"),
+                    (None, Some(p)) => (p, "mtls"),
+                    (None, None) => {
+                        return Err(s3_error!(
+                            AccessDenied,
+                            "authentication required: sign the request (SigV4) with an access key from `redoubt \
                          identity create`, or present a client certificate issued by this node"
-                    ));
+                        ));
+                    }
                 }
-            },
+            }
         };
         let subject = Subject { authn: authn.to_owned(), ..principal.subject.clone() };
         cx.extensions_mut().insert(Caller {
