@@ -94,6 +94,8 @@ impl S3Env {
             ("reader_usa", "reader", "SECRET", "USA"),
             ("operator", "operator", "SECRET", "FRA"),
             ("auditor", "auditor", "UNCLASSIFIED", "FRA"),
+            ("sec_reader", "reader", "SECRET", "FRA"),
+            ("laptop", "device", "UNCLASSIFIED", "FRA"),
         ] {
             let v = create_identity(&node, &creds, name, role, clr, nat);
             ids.insert(
@@ -113,6 +115,7 @@ impl S3Env {
             "conf_fra": compact(&label_xml("CONFIDENTIAL", &["FRA"])),
             "conf_fra_xml": b64(&label_xml("CONFIDENTIAL", &["FRA"])),
             "cts": compact(&label_xml("TOP SECRET", &[])),
+            "sec_fra": compact(&label_xml("SECRET", &["FRA"])),
             "food": b64(&other_policy),
         });
         let bin = redoubt_testkit::redoubt_bin();
@@ -177,6 +180,7 @@ s3_test!(test_revocation);
 s3_test!(test_audit_api_roles);
 s3_test!(test_no_plaintext_at_rest);
 s3_test!(test_truncated_and_oversized);
+s3_test!(test_posture);
 
 /// OIDC bearer tokens (ES256, made by Python `cryptography`) against a node configured with their issuer's JWKS.
 #[test]

@@ -48,6 +48,9 @@ pub struct IdentityRecord {
     pub created: String,
     /// RFC 3339 revocation time; a revoked identity authenticates nobody.
     pub revoked: Option<String>,
+    /// The client certificate, PEM (public; for a device, its key verifies the device's posture reports).
+    #[serde(default)]
+    pub certificate_pem: Option<String>,
 }
 
 impl IdentityRecord {
@@ -135,6 +138,8 @@ struct Inner {
     records: BTreeMap<String, IdentityRecord>,
     by_fingerprint: HashMap<String, Arc<Principal>>,
     by_access_key: HashMap<String, (Arc<Principal>, Zeroizing<String>)>,
+    /// Public keys (uncompressed P-256 points) of device identities, by name.
+    device_keys: HashMap<String, Arc<[u8]>>,
 }
 
 /// The identities of the node.
@@ -182,6 +187,7 @@ impl Registry {
                     secret_access_key: None,
                     created: pki.manifest.created.clone(),
                     revoked: None,
+                    certificate_pem: None,
                 },
             );
         }
@@ -232,6 +238,11 @@ impl Registry {
             fingerprint: record.fingerprint.clone(),
         });
         inner.by_fingerprint.insert(record.fingerprint.clone(), principal.clone());
+        if principal.subject.role == Role::Device
+            && let Some(key) = record.certificate_pem.as_deref().and_then(device_key)
+        {
+            inner.device_keys.insert(record.name.clone(), key);
+        }
         if let (Some(id), Some(secret)) = (&record.access_key_id, &record.secret_access_key) {
             inner.by_access_key.insert(id.clone(), (principal, Zeroizing::new(secret.clone())));
         }
@@ -246,6 +257,11 @@ impl Registry {
     /// The identity holding this access key and its secret, unless unknown or revoked.
     pub fn by_access_key(&self, access_key_id: &str) -> Option<(Arc<Principal>, Zeroizing<String>)> {
         self.inner.read().ok()?.by_access_key.get(access_key_id).map(|(p, s)| (p.clone(), s.clone()))
+    }
+
+    /// The posture-signing key of a device identity, unless unknown, revoked or not a device.
+    pub fn device_key(&self, name: &str) -> Option<Arc<[u8]>> {
+        self.inner.read().ok()?.device_keys.get(name).cloned()
     }
 
     /// Every identity, without secrets, by name.
@@ -272,7 +288,7 @@ impl Registry {
         validate_name(&new.name)?;
         let role: Role = new.role.as_deref().unwrap_or("reader").parse().map_err(|_| {
             IdentityError::Invalid(format!(
-                "unknown role `{}`: use reader, writer, officer, operator or auditor",
+                "unknown role `{}`: use reader, writer, officer, operator, auditor or device",
                 new.role.as_deref().unwrap_or_default()
             ))
         })?;
@@ -312,12 +328,14 @@ impl Registry {
             secret_access_key: Some(secret.to_string()),
             created: now_rfc3339(),
             revoked: None,
+            certificate_pem: None,
         };
         // Check clearance, nationality and COIs against the SPIF before issuing anything.
         self.subject(&record)?;
         let issued =
             pki::issue_identity(pki, &new.name).map_err(|e| IdentityError::Invalid(e.to_string()))?;
         record.fingerprint = pki::sha256_hex(issued.cert_der.as_ref());
+        record.certificate_pem = Some(issued.cert_pem.clone());
         let mut records =
             self.inner.read().map_err(|_| storage(&self.path, "lock poisoned"))?.records.clone();
         records.insert(record.name.clone(), record.clone());
@@ -350,6 +368,7 @@ impl Registry {
         self.persist(&records)?;
         let mut inner = self.inner.write().map_err(|_| storage(&self.path, "lock poisoned"))?;
         inner.by_fingerprint.remove(&revoked.fingerprint);
+        inner.device_keys.remove(&revoked.name);
         if let Some(id) = &revoked.access_key_id {
             inner.by_access_key.remove(id);
         }
@@ -405,6 +424,14 @@ pub fn read_records(data_dir: &Path) -> Result<Vec<IdentityRecord>, IdentityErro
     let file: File = serde_json::from_slice(&bytes)
         .map_err(|e| storage(&path, format!("is not a valid registry ({e})")))?;
     Ok(file.identities.into_iter().map(|r| r.public()).collect())
+}
+
+/// The subject public key (an uncompressed EC point) of a PEM certificate.
+fn device_key(pem: &str) -> Option<Arc<[u8]>> {
+    use rustls_pki_types::pem::PemObject as _;
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    Some(Arc::from(cert.public_key().subject_public_key.data.as_ref()))
 }
 
 fn validate_name(name: &str) -> Result<(), IdentityError> {

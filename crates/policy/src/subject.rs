@@ -1,4 +1,4 @@
-//! Who asks: the subject of a request (identity, role, clearance, device posture) and the six roles.
+//! Who asks: the subject of a request (identity, role, clearance, device posture) and the seven roles.
 //!
 //! A subject is built by the node from an authenticated identity for each request; this crate never looks one up.
 
@@ -27,12 +27,21 @@ pub enum Role {
     Auditor,
     /// Manages identities and buckets; never reads data.
     Administrator,
+    /// A device: its certificate signs the device's posture reports; permitted nothing on its own.
+    Device,
 }
 
 impl Role {
     /// Every role, in declaration order.
-    pub const ALL: [Role; 6] =
-        [Role::Reader, Role::Writer, Role::Officer, Role::Operator, Role::Auditor, Role::Administrator];
+    pub const ALL: [Role; 7] = [
+        Role::Reader,
+        Role::Writer,
+        Role::Officer,
+        Role::Operator,
+        Role::Auditor,
+        Role::Administrator,
+        Role::Device,
+    ];
 
     /// The lower-case name, as the Cedar policies and configuration files spell it. Do not change: policies
     /// compare `principal.role` with it.
@@ -44,6 +53,7 @@ impl Role {
             Role::Operator => "operator",
             Role::Auditor => "auditor",
             Role::Administrator => "administrator",
+            Role::Device => "device",
         }
     }
 }

@@ -70,7 +70,8 @@ pub struct CreateArgs {
     #[arg(long = "coi", value_name = "VALUE")]
     cois: Vec<String>,
     /// Role
-    #[arg(long, default_value = "reader", value_parser = ["reader", "writer", "officer", "operator", "auditor"])]
+    /// (`device`: a device whose certificate signs its posture reports)
+    #[arg(long, default_value = "reader", value_parser = ["reader", "writer", "officer", "operator", "auditor", "device"])]
     role: String,
     /// Folder for the certificate and private key files (NAME.pem, NAME.key)
     #[arg(long, value_name = "DIR", default_value = ".")]

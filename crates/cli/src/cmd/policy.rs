@@ -87,6 +87,7 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
             secret_access_key: None,
             created: String::new(),
             revoked: None,
+            certificate_pem: None,
         },
     };
     if record.revoked.is_some() {

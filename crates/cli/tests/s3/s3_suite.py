@@ -503,6 +503,61 @@ def test_truncated_and_oversized():
     expect(blobs == 0, f"no blob left behind by the refused and cut writes ({blobs})")
 
 
+# --- device posture ---------------------------------------------------------------------------------------------
+
+def posture_headers(device, user, checked_at, key_path=None):
+    import time
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    key = serialization.load_pem_private_key(open(key_path or ENV["identities"][device]["private_key"], "rb").read(), None)
+    report = {"device": device, "user": user, "patch_level": "2026-11", "disk_encrypted": True,
+              "checked_at": int(time.time()) + checked_at}
+    value = base64.urlsafe_b64encode(json.dumps(report).encode()).rstrip(b"=")
+    r, s_ = decode_dss_signature(key.sign(value, ec.ECDSA(hashes.SHA256())))
+    sig = base64.urlsafe_b64encode(r.to_bytes(32, "big") + s_.to_bytes(32, "big")).rstrip(b"=")
+    return {"x-redoubt-posture": value.decode(), "x-redoubt-posture-signature": sig.decode()}
+
+
+def with_headers(s3, headers):
+    def add(request, **_):
+        for k, v in headers.items():
+            request.headers[k] = v
+    s3.meta.events.register("before-sign.s3.*", add)
+    return s3
+
+
+def test_posture():
+    w = client("writer")
+    fresh_bucket(w, "secret")
+    c, _, _ = code_of(lambda: put(w, "secret", "plan", b"x", lab="sec_fra"))
+    expect(c == "AccessDenied", "writing SECRET without a device posture is denied")
+    w = with_headers(client("writer"), posture_headers("laptop", "writer", 0))
+    data = b"SECRET FRA plan " * 50
+    put(w, "secret", "plan", data, lab="sec_fra")
+    print("ok: writing SECRET with a fresh posture signed by the device works")
+    r = client("sec_reader")
+    c, _, _ = code_of(lambda: r.get_object(Bucket="secret", Key="plan"))
+    expect(c == "AccessDenied", "reading SECRET without a posture is denied")
+    fresh = with_headers(client("sec_reader"), posture_headers("laptop", "sec_reader", -60))
+    expect(fresh.get_object(Bucket="secret", Key="plan")["Body"].read() == data, "with a fresh posture the read is permitted")
+    stale = with_headers(client("sec_reader"), posture_headers("laptop", "sec_reader", -3 * 86400))
+    c, _, _ = code_of(lambda: stale.get_object(Bucket="secret", Key="plan"))
+    expect(c == "AccessDenied", "a three-day-old posture is not fresh: denied")
+    other = with_headers(client("sec_reader"), posture_headers("laptop", "writer", 0))
+    c, _, msg = code_of(lambda: other.get_object(Bucket="secret", Key="plan"))
+    expect(c == "AccessDenied" and "another user" in msg, f"a posture made for another user is refused: {msg}")
+    selfsigned = with_headers(client("sec_reader"), posture_headers("sec_reader", "sec_reader", 0))
+    c, _, msg = code_of(lambda: selfsigned.get_object(Bucket="secret", Key="plan"))
+    expect(c == "AccessDenied" and "device" in msg, f"a user cannot vouch for itself as a device: {msg}")
+    forged = posture_headers("laptop", "sec_reader", 0, key_path=ENV["identities"]["writer"]["private_key"])
+    c, _, msg = code_of(lambda: with_headers(client("sec_reader"), forged).get_object(Bucket="secret", Key="plan"))
+    expect(c == "AccessDenied" and "does not verify" in msg, f"a posture signed with another key is refused: {msg}")
+    recs = audit_records(identity="sec_reader", action="s3:GetObject")
+    reasons = " | ".join(" ".join(r["entry"]["reasons"]) for r in recs if r["entry"]["decision"] == "deny")
+    expect("posture" in reasons, "the posture denials are audited with the posture rule")
+
+
 # --- OIDC bearer tokens ----------------------------------------------------------------------------------------
 
 def make_oidc(out_dir):
