@@ -132,6 +132,7 @@ impl S3Env {
             "identities": ids,
             "labels": labels,
             "revoke_cmd": revoke_cmd,
+            "bin": bin,
         });
         let env_file = dir.path().join("env.json");
         std::fs::write(&env_file, serde_json::to_vec_pretty(&env).unwrap()).unwrap();
@@ -181,6 +182,7 @@ s3_test!(test_audit_api_roles);
 s3_test!(test_no_plaintext_at_rest);
 s3_test!(test_truncated_and_oversized);
 s3_test!(test_posture);
+s3_test!(test_client_ztdf);
 
 /// OIDC bearer tokens (ES256, made by Python `cryptography`) against a node configured with their issuer's JWKS.
 #[test]

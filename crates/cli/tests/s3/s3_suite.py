@@ -558,6 +558,62 @@ def test_posture():
     expect("posture" in reasons, "the posture denials are audited with the posture rule")
 
 
+# --- client-made ZTDF ---------------------------------------------------------------------------------------------
+
+def test_client_ztdf():
+    import subprocess
+    import tempfile
+    tmp = tempfile.mkdtemp()
+    ident = ENV["identities"]["writer"]
+    ctx = ssl.create_default_context(cafile=ENV["ca"])
+    ctx.load_cert_chain(ident["certificate"], ident["private_key"])
+    domain_pub = urllib.request.urlopen(f"{ENV['endpoint']}/admin/domain-key", context=ctx).read()
+    open(f"{tmp}/domain.pub", "wb").write(domain_pub)
+    open(f"{tmp}/label.xml", "wb").write(base64.b64decode(label("conf_fra_xml")))
+    plain = body(300_000, b"client")
+    open(f"{tmp}/in.bin", "wb").write(plain)
+
+    def encrypt(pub, out, with_label=True):
+        args = [ENV["bin"], "encrypt", "--kas-url", "https://node/kas", "--kas-pubkey", pub, "--segment-size", "65536"]
+        if with_label:
+            args += ["--label", f"{tmp}/label.xml"]
+        subprocess.run(args + [f"{tmp}/in.bin", out], check=True, capture_output=True)
+        return open(out, "rb").read()
+
+    tdf = encrypt(f"{tmp}/domain.pub", f"{tmp}/ok.tdf")
+    w = with_headers(client("writer"), {"x-redoubt-ztdf": "client"})
+    fresh_bucket(w, "clientside")
+    r = w.put_object(Bucket="clientside", Key="ok.tdf", Body=tdf)
+    expect(r["ETag"] == f'"{hashlib.md5(tdf).hexdigest()}"', "a client-made ZTDF is accepted; its ETag is the container's MD5")
+    g = client("reader_fra").get_object(Bucket="clientside", Key="ok.tdf")
+    got = g["Body"].read()
+    expect(got == tdf, "it is stored opaque: GET returns the container byte for byte")
+    expect("CONFIDENTIAL" in g["Metadata"]["redoubt-marking"], "under the label it carries")
+    open(f"{tmp}/back.tdf", "wb").write(got)
+    key = os.path.join(ENV["data_dir"], "keys", "domain.key")
+    subprocess.run([ENV["bin"], "decrypt", "--kas-privkey", key, f"{tmp}/back.tdf", f"{tmp}/back.bin"], check=True, capture_output=True)
+    expect(open(f"{tmp}/back.bin", "rb").read() == plain, "and it decrypts with the domain key to the client's plaintext")
+    c, _, _ = code_of(lambda: client("reader_usa").get_object(Bucket="clientside", Key="ok.tdf"))
+    expect(c == "AccessDenied", "its label is enforced like any object's")
+    bad = bytearray(tdf)
+    bad[len(bad) // 3] ^= 0x01
+    c, status, msg = code_of(lambda: w.put_object(Bucket="clientside", Key="bad.tdf", Body=bytes(bad)))
+    expect(status == 400 and c == "InvalidArgument", f"a tampered container is refused: {msg[:100]}")
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import serialization
+    other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    open(f"{tmp}/other.pub", "wb").write(other)
+    foreign = encrypt(f"{tmp}/other.pub", f"{tmp}/foreign.tdf")
+    c, status, msg = code_of(lambda: w.put_object(Bucket="clientside", Key="foreign.tdf", Body=foreign))
+    expect(status == 400 and "domain key" in msg, f"a container for another key is refused: {msg[:100]}")
+    unlabelled = encrypt(f"{tmp}/domain.pub", f"{tmp}/nolabel.tdf", with_label=False)
+    c, status, msg = code_of(lambda: w.put_object(Bucket="clientside", Key="nolabel.tdf", Body=unlabelled))
+    expect(status == 400 and "label" in msg, f"a container without a label is refused: {msg[:100]}")
+    keys = [o["Key"] for o in client("writer").list_objects_v2(Bucket="clientside").get("Contents", [])]
+    expect(keys == ["ok.tdf"], f"nothing else was stored: {keys}")
+
+
 # --- OIDC bearer tokens ----------------------------------------------------------------------------------------
 
 def make_oidc(out_dir):

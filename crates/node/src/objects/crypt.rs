@@ -56,6 +56,9 @@ pub enum SealError {
     /// Storage or crypto failure.
     #[error("{0}")]
     Failed(String),
+    /// A client-made container that is not acceptable (the reason is for the client).
+    #[error("{0}")]
+    Rejected(String),
 }
 
 fn encrypt_config(domain: &DomainKey, label: &Label, mime: Option<&str>) -> EncryptConfig {
@@ -205,4 +208,78 @@ pub struct Vault {
     pub store: Arc<Store>,
     /// The domain key.
     pub domain: Arc<DomainKey>,
+}
+
+/// What a client-made ZTDF upload turned out to be.
+#[derive(Debug)]
+pub struct ClientZtdf {
+    /// The blob holding the container exactly as uploaded.
+    pub blob: BlobId,
+    /// Container bytes.
+    pub stored_size: u64,
+    /// Plaintext bytes the manifest declares.
+    pub plaintext_len: u64,
+    /// MD5 of the container bytes (the ETag).
+    pub md5: [u8; 16],
+    /// The label bound in the container.
+    pub label: Label,
+}
+
+/// Stores a client-made ZTDF as uploaded, then checks it: the container and manifest parse (bounded), its key
+/// unwraps with the domain key (it was made for this node), the policy binding, root signature and assertion
+/// bindings verify, every segment verifies, and it carries a 4774 label in a `handling` assertion. Any failure
+/// discards the blob. Blocking.
+pub fn accept_client_ztdf(
+    store: &Store,
+    domain: &DomainKey,
+    mut rx: mpsc::Receiver<Chunk>,
+) -> Result<ClientZtdf, SealError> {
+    let failed = |what: &str, e: &dyn std::fmt::Display| SealError::Failed(format!("{what}: {e}"));
+    let blob = store.blob_writer().map_err(|e| failed("cannot create a blob", &e))?;
+    let mut out = BufWriter::with_capacity(256 * 1024, blob);
+    let mut md5 = Md5::new();
+    let mut size: u64 = 0;
+    loop {
+        match rx.blocking_recv() {
+            Some(Chunk::Data(b)) => {
+                md5.update(&b);
+                size += b.len() as u64;
+                out.write_all(&b).map_err(|e| failed("cannot write the blob", &e))?;
+            }
+            Some(Chunk::End) => break,
+            None => return Err(SealError::Incomplete),
+        }
+    }
+    let blob = out.into_inner().map_err(|e| failed("cannot write the blob", e.error()))?;
+    let id = blob.finish().map_err(|e| failed("cannot make the blob durable", &e))?;
+    match check_client_ztdf(store, domain, &id) {
+        Ok((plaintext_len, label)) => {
+            Ok(ClientZtdf { blob: id, stored_size: size, plaintext_len, md5: md5.finalize(), label })
+        }
+        Err(why) => {
+            store.discard_blob(&id);
+            Err(SealError::Rejected(why))
+        }
+    }
+}
+
+fn check_client_ztdf(store: &Store, domain: &DomainKey, id: &BlobId) -> Result<(u64, Label), String> {
+    let file = store.open_blob(id).map_err(|e| e.to_string())?;
+    let reader = TdfReader::open(file).map_err(|e| format!("not a readable ZTDF container: {e}"))?;
+    let label = reader
+        .manifest()
+        .assertions
+        .iter()
+        .filter(|a| a.kind.eq_ignore_ascii_case("handling"))
+        .find_map(|a| redoubt_ztdf::assertion::label::read_label(&a.statement).ok().flatten())
+        .map(|(_, l)| l)
+        .ok_or_else(|| "the container carries no STANAG 4774 label in a handling assertion".to_owned())?;
+    let unwrapped = reader.unwrap_payload_key(std::slice::from_ref(domain.private())).map_err(|e| {
+        format!("its key is not wrapped to this node's domain key (GET /admin/domain-key): {e}")
+    })?;
+    let mut decryptor =
+        reader.decryptor(unwrapped.key, &VerifyOptions::default()).map_err(|e| format!("integrity: {e}"))?;
+    let len = decryptor.plaintext_len();
+    decryptor.decrypt_to(std::io::sink()).map_err(|e| format!("integrity: {e}"))?;
+    Ok((len, label))
 }

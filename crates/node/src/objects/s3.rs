@@ -18,6 +18,8 @@ use super::labels::{self, CheckedLabel, DEFAULT_LABEL_HEADER, LABEL_META, MARKIN
 use super::names;
 use super::{Caller, MAX_PUT_BYTES, MIN_PART_BYTES, ObjectService, store_error};
 
+/// Header marking a PUT body as a ZTDF the client made itself (value `client`), to be validated and stored opaque.
+pub const CLIENT_ZTDF_HEADER: &str = "x-redoubt-ztdf";
 /// Largest number of keys in one listing page.
 const MAX_KEYS: usize = 1000;
 /// Chunks buffered between the network and the sealing thread.
@@ -237,11 +239,120 @@ impl ObjectService {
         }
         sealed.map_err(|e| match e {
             crypt::SealError::Incomplete => s3_error!(IncompleteBody, "the request body ended early"),
+            crypt::SealError::Rejected(m) => invalid(m),
             crypt::SealError::Failed(m) => {
                 tracing::error!(error = %m, "sealing failed");
                 S3Error::with_message(S3ErrorCode::InternalError, "the node could not store the object")
             }
         })
+    }
+
+    /// Receives a client-made ZTDF into a blob and checks it (see [`crypt::accept_client_ztdf`]).
+    async fn accept_client_body(&self, body: Option<StreamingBlob>) -> S3Result<crypt::ClientZtdf> {
+        let (tx, rx) = mpsc::channel(PIPE);
+        let vault = self.vault();
+        let job =
+            tokio::task::spawn_blocking(move || crypt::accept_client_ztdf(&vault.store, &vault.domain, rx));
+        let mut total: u64 = 0;
+        let mut failure: Option<S3Error> = None;
+        if let Some(mut body) = body {
+            while let Some(chunk) = body.next().await {
+                match chunk {
+                    Ok(bytes) => {
+                        total += bytes.len() as u64;
+                        if total > MAX_PUT_BYTES {
+                            failure = Some(s3_error!(
+                                EntityTooLarge,
+                                "the body is larger than {MAX_PUT_BYTES} bytes"
+                            ));
+                            break;
+                        }
+                        if tx.send(Chunk::Data(bytes)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        failure = Some(s3_error!(IncompleteBody, "the request body could not be read: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
+        if failure.is_none() {
+            let _ = tx.send(Chunk::End).await;
+        }
+        drop(tx);
+        let accepted = job.await.map_err(|_| S3Error::new(S3ErrorCode::InternalError))?;
+        if let Some(f) = failure {
+            if let Ok(a) = &accepted {
+                self.discard(a.blob.clone()).await;
+            }
+            return Err(f);
+        }
+        accepted.map_err(|e| match e {
+            crypt::SealError::Incomplete => s3_error!(IncompleteBody, "the request body ended early"),
+            crypt::SealError::Rejected(m) => invalid(format!("{CLIENT_ZTDF_HEADER}: {m}")),
+            crypt::SealError::Failed(m) => {
+                tracing::error!(error = %m, "storing a client ZTDF failed");
+                S3Error::with_message(S3ErrorCode::InternalError, "the node could not store the object")
+            }
+        })
+    }
+
+    /// PUT of a client-made ZTDF: stored as uploaded once it verifies, under the label it carries.
+    async fn put_client_ztdf(
+        &self,
+        caller: &Caller,
+        input: PutObjectInput,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        self.bucket_meta(&input.bucket).await?;
+        let user = user_metadata(input.metadata.as_ref());
+        check_user_metadata(&user)?;
+        let pre = write_precondition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let accepted = self.accept_client_body(input.body).await?;
+        let label = match labels::check(accepted.label.clone(), self.pdp().spif()) {
+            Ok(l) => l,
+            Err(m) => {
+                self.discard(accepted.blob).await;
+                return Err(invalid(format!("{CLIENT_ZTDF_HEADER}: the container's label: {m}")));
+            }
+        };
+        if let Err(e) = self
+            .decide(
+                caller,
+                "s3:PutObject",
+                Action::Write,
+                &input.bucket,
+                Some(&input.key),
+                Some((&label.label, &label.marking)),
+            )
+            .await
+        {
+            self.discard(accepted.blob).await;
+            return Err(e);
+        }
+        let tag = hex::encode(accepted.md5);
+        let meta = ObjectMeta {
+            blob: accepted.blob.clone(),
+            size: accepted.plaintext_len,
+            stored_size: accepted.stored_size,
+            etag: tag.clone(),
+            last_modified_unix_ms: now_ms(),
+            content_type: Some("application/zip".to_owned()),
+            user_metadata: user,
+            label: label.compact,
+            label_marking: label.marking,
+            client_ztdf: true,
+            parts: 0,
+            owner: caller.principal.name.clone(),
+        };
+        let store = self.store().clone();
+        let (b, k) = (input.bucket, input.key);
+        if let Err(e) = blocking(move || store.put_object(&b, &k, meta, pre)).await? {
+            self.discard(accepted.blob).await;
+            return Err(store_error(e));
+        }
+        Ok(S3Response::new(PutObjectOutput { e_tag: Some(etag(&tag)), ..Default::default() }))
     }
 
     /// Removes a sealed blob that will not be committed (the next start would remove it anyway).
@@ -440,8 +551,16 @@ impl S3 for ObjectService {
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let caller = caller(&req)?;
+        let client_made = match req.headers.get(CLIENT_ZTDF_HEADER).map(|v| v.as_bytes()) {
+            None => false,
+            Some(b"client") => true,
+            Some(_) => return Err(invalid(format!("{CLIENT_ZTDF_HEADER} takes one value: `client`"))),
+        };
         let input = req.input;
         check_key(&input.key)?;
+        if client_made {
+            return self.put_client_ztdf(&caller, input).await;
+        }
         let bucket = self.bucket_meta(&input.bucket).await?;
         let label = self.write_label(input.metadata.as_ref(), &bucket)?;
         let user = user_metadata(input.metadata.as_ref());
