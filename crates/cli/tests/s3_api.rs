@@ -199,3 +199,66 @@ fn test_oidc_bearer() {
     let config = config.to_string_lossy().into_owned();
     S3Env::start_with(dir, &["--config", &config]).run("test_oidc_bearer");
 }
+
+/// `identity list|show` never print secrets; `policy test` explains a decision offline as the node makes it.
+#[test]
+fn identity_list_show_and_policy_test() {
+    let env = S3Env::start();
+    let node = &env.node;
+    let run = |args: &[&str]| {
+        let out = redoubt_command().args(args).arg("--data-dir").arg(&node.data_dir).output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, list, err) = run(&["identity", "list", "--url", &node.url]);
+    assert_eq!(code, 0, "{err}");
+    for name in ["admin", "writer", "reader_fra", "operator", "laptop"] {
+        assert!(list.contains(name), "list shows {name}: {list}");
+    }
+    let (code, json, _) = run(&["identity", "show", "reader_fra", "--json", "--url", &node.url]);
+    assert_eq!(code, 0);
+    let shown: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(shown["clearance"], "CONFIDENTIAL");
+    assert_eq!(shown["nationality"], "FRA");
+    assert!(shown["secret_access_key"].is_null(), "show never prints the secret key");
+    let env_json: Value = serde_json::from_slice(&std::fs::read(&env.env_file).unwrap()).unwrap();
+    let secret = env_json["identities"]["reader_fra"]["secret_access_key"].as_str().unwrap();
+    assert!(!list.contains(secret) && !json.contains(secret));
+    let (code, _, err) = run(&["identity", "show", "nobody", "--url", &node.url]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no identity named `nobody`"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let label = dir.path().join("label.xml");
+    std::fs::write(&label, label_xml("CONFIDENTIAL", &["FRA"])).unwrap();
+    let label = label.to_string_lossy().into_owned();
+    let (code, out, _) =
+        run(&["policy", "test", "--identity", "reader_fra", "--label", &label, "--action", "read"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("PERMIT"), "{out}");
+    let (code, out, _) =
+        run(&["policy", "test", "--identity", "reader_usa", "--label", &label, "--action", "read"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("DENY") && out.contains("rule 3"), "{out}");
+    let (code, out, _) =
+        run(&["policy", "test", "--identity", "operator", "--label", &label, "--action", "read"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("operators-never-read-data"), "{out}");
+    let (code, out, _) = run(&[
+        "policy",
+        "test",
+        "--role",
+        "reader",
+        "--clearance",
+        "UNCLASSIFIED",
+        "--nationality",
+        "FRA",
+        "--label",
+        &label,
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("rule 2"), "{out}");
+}
