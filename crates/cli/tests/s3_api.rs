@@ -262,3 +262,39 @@ fn identity_list_show_and_policy_test() {
     assert_eq!(code, 1);
     assert!(out.contains("rule 2"), "{out}");
 }
+
+/// The same with the key set fetched from the issuer's HTTPS URL (`oidc.jwks_url`, trusting `oidc.jwks_ca`).
+#[test]
+fn test_oidc_bearer_jwks_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("python3").arg(SUITE).args(["-", "make_oidc"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let served = dir.path().join("idp");
+    std::fs::create_dir(&served).unwrap();
+    std::fs::copy(dir.path().join("jwks.json"), served.join("jwks.json")).unwrap();
+    let mut idp = Command::new("python3").arg(SUITE).args(["-", "serve_jwks"]).arg(&served).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let port = loop {
+        if let Ok(p) = std::fs::read_to_string(served.join("port")) {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "the test IdP did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[oidc]\nissuer = \"https://idp.test/realms/ops\"\naudience = \"redoubt\"\njwks_url = \"https://127.0.0.1:{port}/jwks.json\"\njwks_ca = \"idp/ca.pem\"\n"
+        ),
+    )
+    .unwrap();
+    let config = config.to_string_lossy().into_owned();
+    let env = S3Env::start_with(dir, &["--config", &config]);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.run("test_oidc_bearer")));
+    let _ = idp.kill();
+    let _ = idp.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

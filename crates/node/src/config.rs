@@ -48,6 +48,10 @@ pub struct Config {
     pub oidc_audience: Option<String>,
     /// JSON Web Key Set file of the OIDC issuer.
     pub oidc_jwks_file: Option<PathBuf>,
+    /// HTTPS URL of the issuer's JSON Web Key Set (instead of a file), fetched at start and refreshed.
+    pub oidc_jwks_url: Option<String>,
+    /// CA certificate file (PEM) trusted for `oidc.jwks_url`.
+    pub oidc_jwks_ca: Option<PathBuf>,
     /// Where each key's value came from, for `config show`.
     pub sources: BTreeMap<&'static str, Origin>,
 }
@@ -155,6 +159,8 @@ pub const KEYS: &[KeyDef] = &[
         expected: "the audience tokens must carry in `aud`, such as \"redoubt\"",
     },
     KeyDef { path: "oidc.jwks_file", expected: "the path of the issuer's JSON Web Key Set file" },
+    KeyDef { path: "oidc.jwks_url", expected: "an https:// URL of the issuer's JSON Web Key Set" },
+    KeyDef { path: "oidc.jwks_ca", expected: "the path of a PEM CA certificate trusted for oidc.jwks_url" },
     KeyDef {
         path: "log.level",
         expected: "a log filter such as \"info\", \"debug\" or \"redoubt_node=debug,info\"",
@@ -198,6 +204,8 @@ impl Default for Config {
             oidc_issuer: None,
             oidc_audience: None,
             oidc_jwks_file: None,
+            oidc_jwks_url: None,
+            oidc_jwks_ca: None,
             sources: KEYS.iter().map(|k| (k.path, Origin::Default)).collect(),
         }
     }
@@ -268,7 +276,7 @@ impl Config {
                 // INVARIANT: a relative path in a file is relative to the file, so a config keeps meaning
                 // the same thing whatever directory the node is started from.
                 let raw = match (def.path, raw) {
-                    ("node.data_dir" | "oidc.jwks_file", RawValue::Str(dir))
+                    ("node.data_dir" | "oidc.jwks_file" | "oidc.jwks_ca", RawValue::Str(dir))
                         if Path::new(&dir).is_relative() =>
                     {
                         RawValue::Str(base.join(dir).to_string_lossy().into_owned())
@@ -361,6 +369,12 @@ impl Config {
             }
             ("oidc.jwks_file", RawValue::Str(s)) if !s.is_empty() && !s.contains('\0') => {
                 self.oidc_jwks_file = Some(PathBuf::from(s));
+            }
+            ("oidc.jwks_url", RawValue::Str(s)) if s.starts_with("https://") && s.len() <= 2048 => {
+                self.oidc_jwks_url = Some(s.clone());
+            }
+            ("oidc.jwks_ca", RawValue::Str(s)) if !s.is_empty() && !s.contains('\0') => {
+                self.oidc_jwks_ca = Some(PathBuf::from(s));
             }
             ("log.level", RawValue::Str(s)) => {
                 tracing_subscriber::EnvFilter::builder().parse(s).map_err(|_| bad(&raw, &origin))?;

@@ -134,9 +134,8 @@ impl Node {
                 .map_err(|e| StartError::Setup(format!("service task failed: {e}")))??
         };
         let mut service = service;
-        service.tokens = tokens::Tokens::from_config(&config, service.pdp.clone())
-            .map_err(StartError::Service)?
-            .map(Arc::new);
+        service.tokens =
+            tokens::Tokens::from_config(&config, service.pdp.clone()).map_err(StartError::Service)?;
         Ok(Self { config, pki, service, listener, local_addr, _lock: lock })
     }
 

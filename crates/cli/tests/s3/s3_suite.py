@@ -652,6 +652,48 @@ def make_oidc(out_dir):
     json.dump(tokens, open(os.path.join(out_dir, "tokens.json"), "w"))
 
 
+def serve_jwks(out_dir):
+    """Serves out_dir over HTTPS on a free loopback port with a certificate from a CA made here (ca.pem); writes
+    the port to out_dir/port once listening; runs until killed."""
+    import datetime
+    import http.server
+    import ipaddress
+    import threading
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test IdP CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    open(os.path.join(out_dir, "ca.pem"), "wb").write(ca.public_bytes(serialization.Encoding.PEM))
+    open(os.path.join(out_dir, "srv.pem"), "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+    open(os.path.join(out_dir, "srv.key"), "wb").write(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=out_dir, **k)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(out_dir, "srv.pem"), os.path.join(out_dir, "srv.key"))
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    open(os.path.join(out_dir, "port.tmp"), "w").write(str(httpd.server_address[1]))
+    os.rename(os.path.join(out_dir, "port.tmp"), os.path.join(out_dir, "port"))
+    httpd.serve_forever()
+
+
 def test_oidc_bearer():
     tokens = json.load(open(os.path.join(os.path.dirname(sys.argv[1]), "tokens.json")))
     w = client("writer")
@@ -667,7 +709,13 @@ def test_oidc_bearer():
         except urllib.error.HTTPError as e:
             return e.code, e.read()
 
-    status, data = get(tokens["cleared"])
+    import time
+    deadline = time.time() + 20  # a key set fetched from a URL arrives shortly after the node starts
+    while True:
+        status, data = get(tokens["cleared"])
+        if status != 401 or b"not been fetched" not in data or time.time() > deadline:
+            break
+        time.sleep(0.2)
     expect(status == 200 and data == b"for token holders", "a cleared reader's ES256 token reads the object")
     status, data = get(tokens["uncleared"])
     expect(status == 403 and b"AccessDenied" in data, "an uncleared token holder is denied by the policy")
@@ -684,7 +732,7 @@ def test_oidc_bearer():
 
 if __name__ == "__main__":
     if sys.argv[1] == "-":
-        make_oidc(sys.argv[3])
+        {"make_oidc": make_oidc, "serve_jwks": serve_jwks}[sys.argv[2]](sys.argv[3])
         sys.exit(0)
     name = sys.argv[2]
     fn = globals().get(name)
