@@ -241,7 +241,26 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
+fn save_credentials(issued: &Value, cert_path: &Path, key_path: &Path) -> Result<()> {
+    let cert = issued
+        .get("certificate_pem")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("the node sent no certificate"))?;
+    let key = zeroize::Zeroizing::new(
+        issued
+            .get("private_key_pem")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("the node sent no key"))?
+            .to_owned(),
+    );
+    write_new(key_path, key.as_bytes(), 0o600)?;
+    write_new(cert_path, cert.as_bytes(), 0o644)
+}
+
 fn create(args: CreateArgs) -> Result<ExitCode> {
+    if !args.out.is_dir() {
+        bail!("the --out folder `{}` does not exist: create it first", args.out.display());
+    }
     let cert_path = args.out.join(format!("{}.pem", args.name));
     let key_path = args.out.join(format!("{}.key", args.name));
     for p in [&cert_path, &key_path] {
@@ -256,20 +275,22 @@ fn create(args: CreateArgs) -> Result<ExitCode> {
         "nationality": args.nationality,
         "cois": args.cois,
     });
-    let issued = args.node.connect()?.call(reqwest::Method::POST, "/admin/identities", Some(body))?;
-    let cert = issued
-        .get("certificate_pem")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("the node sent no certificate"))?;
-    let key = zeroize::Zeroizing::new(
-        issued
-            .get("private_key_pem")
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("the node sent no key"))?
-            .to_owned(),
-    );
-    write_new(&key_path, key.as_bytes(), 0o600)?;
-    write_new(&cert_path, cert.as_bytes(), 0o644)?;
+    let admin = args.node.connect()?;
+    let issued = admin.call(reqwest::Method::POST, "/admin/identities", Some(body))?;
+    if let Err(e) = save_credentials(&issued, &cert_path, &key_path) {
+        // Never leave an identity whose private key nobody holds: revoke it, and say so.
+        let revoked =
+            admin.call(reqwest::Method::POST, &format!("/admin/identities/{}/revoke", args.name), None);
+        let _ = std::fs::remove_file(&key_path);
+        let _ = std::fs::remove_file(&cert_path);
+        return Err(e.context(match revoked {
+            Ok(_) => format!("the credentials of `{}` could not be saved, so the identity was revoked", args.name),
+            Err(_) => format!(
+                "the credentials of `{}` could not be saved and revoking it failed: run `redoubt identity revoke {}`",
+                args.name, args.name
+            ),
+        }));
+    }
     let access = text(&issued, "access_key_id");
     let secret = text(&issued, "secret_access_key");
     if args.node.json {
