@@ -162,10 +162,11 @@ pub fn open(store: &Store, domain: &DomainKey, blob: &BlobId) -> Result<Plaintex
     Ok(decryptor.into_reader())
 }
 
-/// Streams `len` bytes of plaintext from `start` into `tx`, in chunks. Blocking. A failure mid-stream (an
-/// integrity error) ends the stream with an error, so the client sees a cut body, never unverified bytes.
+/// Streams `len` bytes from `start` into `tx`, in chunks: the plaintext of a stored object, or the raw bytes of a
+/// client-made container. Blocking. A failure mid-stream (an integrity error) ends the stream with an error, so
+/// the client sees a cut body, never unverified bytes.
 pub fn stream(
-    mut reader: PlaintextReader<File>,
+    mut reader: impl Read + Seek,
     start: u64,
     len: u64,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,

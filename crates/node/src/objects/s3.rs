@@ -378,7 +378,7 @@ impl ObjectService {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                raw_stream(file, start, len, tx);
+                crypt::stream(file, start, len, tx);
             } else {
                 match crypt::open(&vault.store, &vault.domain, &blob) {
                     Ok(reader) => {
@@ -404,43 +404,6 @@ impl ObjectService {
         }
         let stream = tokio_stream_from(rx);
         Ok(StreamingBlob::wrap(stream))
-    }
-}
-
-fn raw_stream(
-    mut file: std::fs::File,
-    start: u64,
-    len: u64,
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-) {
-    use std::io::{Read, Seek, SeekFrom};
-    if let Err(e) = file.seek(SeekFrom::Start(start)) {
-        let _ = tx.blocking_send(Err(e));
-        return;
-    }
-    let mut left = len;
-    while left > 0 {
-        let want = usize::try_from(left).unwrap_or(256 * 1024).min(256 * 1024);
-        let mut buf = vec![0u8; want];
-        match file.read(&mut buf) {
-            Ok(0) => {
-                let _ = tx.blocking_send(Err(std::io::Error::other(
-                    "the stored object is shorter than its index says",
-                )));
-                return;
-            }
-            Ok(n) => {
-                buf.truncate(n);
-                left -= n as u64;
-                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-        }
     }
 }
 
