@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use futures::StreamExt as _;
+use redoubt_label::Label;
 use redoubt_policy::Action;
 use redoubt_store::{BucketMeta, ListPage, ObjectMeta, PartMeta, Precondition, StoreError, UploadMeta};
 use s3s::dto::*;
@@ -204,32 +205,7 @@ impl ObjectService {
         let job = tokio::task::spawn_blocking(move || {
             crypt::seal(&vault.store, &vault.domain, &l, mime.as_deref(), rx)
         });
-        let mut total: u64 = 0;
-        let mut failure: Option<S3Error> = None;
-        if let Some(mut body) = body {
-            while let Some(chunk) = body.next().await {
-                match chunk {
-                    Ok(bytes) => {
-                        total += bytes.len() as u64;
-                        if total > max {
-                            failure = Some(s3_error!(EntityTooLarge, "the body is larger than {max} bytes"));
-                            break;
-                        }
-                        if tx.send(Chunk::Data(bytes)).await.is_err() {
-                            break; // the sealing thread failed; its error is reported below
-                        }
-                    }
-                    Err(e) => {
-                        failure = Some(s3_error!(IncompleteBody, "the request body could not be read: {e}"));
-                        break;
-                    }
-                }
-            }
-        }
-        if failure.is_none() {
-            let _ = tx.send(Chunk::End).await;
-        }
-        drop(tx);
+        let failure = pump(body, max, tx).await;
         let sealed = job.await.map_err(|_| S3Error::new(S3ErrorCode::InternalError))?;
         if let Some(f) = failure {
             if let Ok(s) = &sealed {
@@ -253,35 +229,7 @@ impl ObjectService {
         let vault = self.vault();
         let job =
             tokio::task::spawn_blocking(move || crypt::accept_client_ztdf(&vault.store, &vault.domain, rx));
-        let mut total: u64 = 0;
-        let mut failure: Option<S3Error> = None;
-        if let Some(mut body) = body {
-            while let Some(chunk) = body.next().await {
-                match chunk {
-                    Ok(bytes) => {
-                        total += bytes.len() as u64;
-                        if total > MAX_PUT_BYTES {
-                            failure = Some(s3_error!(
-                                EntityTooLarge,
-                                "the body is larger than {MAX_PUT_BYTES} bytes"
-                            ));
-                            break;
-                        }
-                        if tx.send(Chunk::Data(bytes)).await.is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        failure = Some(s3_error!(IncompleteBody, "the request body could not be read: {e}"));
-                        break;
-                    }
-                }
-            }
-        }
-        if failure.is_none() {
-            let _ = tx.send(Chunk::End).await;
-        }
-        drop(tx);
+        let failure = pump(body, MAX_PUT_BYTES, tx).await;
         let accepted = job.await.map_err(|_| S3Error::new(S3ErrorCode::InternalError))?;
         if let Some(f) = failure {
             if let Ok(a) = &accepted {
@@ -405,6 +353,36 @@ impl ObjectService {
         let stream = tokio_stream_from(rx);
         Ok(StreamingBlob::wrap(stream))
     }
+}
+
+/// Feeds a request body to a blocking consumer, at most `max` bytes. Sends [`Chunk::End`] only when the body
+/// ended normally; returns the client's error otherwise (the consumer then sees a closed channel and keeps
+/// nothing). A consumer that stops early reports its own error when joined.
+async fn pump(body: Option<StreamingBlob>, max: u64, tx: mpsc::Sender<Chunk>) -> Option<S3Error> {
+    let mut total: u64 = 0;
+    if let Some(mut body) = body {
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    total += bytes.len() as u64;
+                    if total > max {
+                        return Some(s3_error!(EntityTooLarge, "the body is larger than {max} bytes"));
+                    }
+                    if tx.send(Chunk::Data(bytes)).await.is_err() {
+                        return None;
+                    }
+                }
+                Err(e) => return Some(s3_error!(IncompleteBody, "the request body could not be read: {e}")),
+            }
+        }
+    }
+    let _ = tx.send(Chunk::End).await;
+    None
+}
+
+/// A label read back from the index; unreadable means the index is damaged (a server error, never the client's).
+fn stored_label(compact: &str) -> S3Result<Label> {
+    labels::stored(compact).map_err(|m| S3Error::with_message(S3ErrorCode::InternalError, m))
 }
 
 fn tokio_stream_from(
@@ -585,26 +563,7 @@ impl S3 for ObjectService {
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let caller = caller(&req)?;
         let input = req.input;
-        let meta = match self.object_meta(&input.bucket, &input.key).await? {
-            Ok(m) => m,
-            Err(e) => {
-                // Whether a key exists is for those who may list the bucket.
-                self.decide(&caller, "s3:GetObject", Action::List, &input.bucket, Some(&input.key), None)
-                    .await?;
-                return Err(store_error(e));
-            }
-        };
-        let label =
-            labels::stored(&meta.label).map_err(|m| S3Error::with_message(S3ErrorCode::InternalError, m))?;
-        self.decide(
-            &caller,
-            "s3:GetObject",
-            Action::Read,
-            &input.bucket,
-            Some(&input.key),
-            Some((&label, &meta.label_marking)),
-        )
-        .await?;
+        let meta = self.decided(&caller, "s3:GetObject", Action::Read, &input.bucket, &input.key).await?;
         check_conditions(
             &meta,
             input.if_match.as_ref(),
@@ -641,25 +600,8 @@ impl S3 for ObjectService {
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         let caller = caller(&req)?;
         let input = req.input;
-        let meta = match self.object_meta(&input.bucket, &input.key).await? {
-            Ok(m) => m,
-            Err(e) => {
-                self.decide(&caller, "s3:HeadObject", Action::List, &input.bucket, Some(&input.key), None)
-                    .await?;
-                return Err(store_error(e));
-            }
-        };
-        let label =
-            labels::stored(&meta.label).map_err(|m| S3Error::with_message(S3ErrorCode::InternalError, m))?;
-        self.decide(
-            &caller,
-            "s3:HeadObject",
-            Action::ReadLabel,
-            &input.bucket,
-            Some(&input.key),
-            Some((&label, &meta.label_marking)),
-        )
-        .await?;
+        let meta =
+            self.decided(&caller, "s3:HeadObject", Action::ReadLabel, &input.bucket, &input.key).await?;
         check_conditions(
             &meta,
             input.if_match.as_ref(),
@@ -861,30 +803,15 @@ impl S3 for ObjectService {
             return Err(s3_error!(NotImplemented, "copy from an access point is not supported"));
         };
         let (src_bucket, src_key) = (src_bucket.to_string(), src_key.to_string());
-        let src = match self.object_meta(&src_bucket, &src_key).await? {
-            Ok(m) => m,
-            Err(e) => {
-                self.decide(&caller, "s3:GetObject", Action::List, &src_bucket, Some(&src_key), None).await?;
-                return Err(store_error(e));
-            }
-        };
+        // Decided first: even that an object was made by its client is for those who may read it.
+        let src = self.decided(&caller, "s3:GetObject", Action::Read, &src_bucket, &src_key).await?;
         if src.client_ztdf {
             return Err(s3_error!(
                 NotImplemented,
                 "a client-made ZTDF object is copied by the client, not the node"
             ));
         }
-        let src_label =
-            labels::stored(&src.label).map_err(|m| S3Error::with_message(S3ErrorCode::InternalError, m))?;
-        self.decide(
-            &caller,
-            "s3:GetObject",
-            Action::Read,
-            &src_bucket,
-            Some(&src_key),
-            Some((&src_label, &src.label_marking)),
-        )
-        .await?;
+        let src_label = stored_label(&src.label)?;
         check_conditions(
             &src,
             input.copy_source_if_match.as_ref(),
@@ -1264,6 +1191,29 @@ impl S3 for ObjectService {
 }
 
 impl ObjectService {
+    /// An existing object the caller may do `action` on: decided (and audited) under the object's label. A
+    /// missing key is decided as a listing first: whether a key exists is for those who may list the bucket.
+    async fn decided(
+        &self,
+        caller: &Caller,
+        s3_action: &str,
+        action: Action,
+        bucket: &str,
+        key: &str,
+    ) -> S3Result<ObjectMeta> {
+        let meta = match self.object_meta(bucket, key).await? {
+            Ok(m) => m,
+            Err(e) => {
+                self.decide(caller, s3_action, Action::List, bucket, Some(key), None).await?;
+                return Err(store_error(e));
+            }
+        };
+        let label = stored_label(&meta.label)?;
+        self.decide(caller, s3_action, action, bucket, Some(key), Some((&label, &meta.label_marking)))
+            .await?;
+        Ok(meta)
+    }
+
     /// The upload, checked to belong to this bucket and key.
     async fn upload_of(&self, upload_id: &str, bucket: &str, key: &str) -> S3Result<UploadMeta> {
         let store = self.store().clone();
