@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use base64::Engine as _;
@@ -41,41 +41,6 @@ fn compact(xml: &str) -> String {
         .unwrap()
 }
 
-/// `redoubt identity create` against the node; returns its JSON output.
-pub fn create_identity(
-    node: &TestNode,
-    out: &Path,
-    name: &str,
-    role: &str,
-    clearance: &str,
-    nat: &str,
-) -> Value {
-    let output = redoubt_command()
-        .args([
-            "identity",
-            "create",
-            "--json",
-            "--name",
-            name,
-            "--role",
-            role,
-            "--clearance",
-            clearance,
-            "--nationality",
-            nat,
-        ])
-        .arg("--data-dir")
-        .arg(&node.data_dir)
-        .arg("--url")
-        .arg(&node.url)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "identity create {name}: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
 impl S3Env {
     fn start() -> S3Env {
         Self::start_with(tempfile::tempdir().unwrap(), &[])
@@ -97,7 +62,7 @@ impl S3Env {
             ("sec_reader", "reader", "SECRET", "FRA"),
             ("laptop", "device", "UNCLASSIFIED", "FRA"),
         ] {
-            let v = create_identity(&node, &creds, name, role, clr, nat);
+            let v = node.create_identity(&creds, name, role, clr, nat);
             ids.insert(
                 name.to_owned(),
                 json!({

@@ -35,17 +35,7 @@ impl Rng {
 }
 
 fn identity(node: &TestNode, out: &Path) -> Credential {
-    let status = redoubt_command()
-        .args(["identity", "create", "--name", "crash-writer", "--role", "writer", "--clearance", "SECRET"])
-        .args(["--nationality", "FRA", "--data-dir"])
-        .arg(&node.data_dir)
-        .arg("--url")
-        .arg(&node.url)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    node.create_identity(out, "crash-writer", "writer", "SECRET", "FRA");
     Credential::Files { cert: out.join("crash-writer.pem"), key: out.join("crash-writer.key") }
 }
 

@@ -195,6 +195,32 @@ impl TestNode {
         }
     }
 
+    /// Issues an identity with `redoubt identity create --json` as the node's administrator, writing its
+    /// certificate and key into `out`; returns the command's JSON (access key pair, file paths).
+    pub fn create_identity(
+        &self,
+        out: &Path,
+        name: &str,
+        role: &str,
+        clearance: &str,
+        nationality: &str,
+    ) -> serde_json::Value {
+        let output = redoubt_command()
+            .args(["identity", "create", "--json", "--name", name, "--role", role, "--clearance", clearance])
+            .args(["--nationality", nationality, "--url", &self.url, "--data-dir"])
+            .arg(&self.data_dir)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "identity create {name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
     /// An HTTPS client (reqwest, blocking) trusting only the node CA, presenting `credential`.
     pub fn client(&self, credential: &Credential) -> reqwest::blocking::Client {
         reqwest::blocking::Client::builder()
