@@ -34,7 +34,10 @@ pub use assertion::{
 };
 pub use error::{Error, IntegrityError};
 pub use inspect::{Inspection, inspect, inspect_with_spif};
-pub use key::{KasPrivateKey, KasPublicKey, KasTarget, KeyShare, PayloadKey, SplitMode};
+pub use key::{
+    Curve, KasPrivateKey, KasPublicKey, KasTarget, KeyShare, PayloadKey, SplitMode, derive_wrap_key,
+    open_share, seal_share, unwrap_key_access, wrap_key_access, wrap_rsa,
+};
 pub use limits::ReadLimits;
 pub use manifest::Manifest;
 pub use policy::Policy;

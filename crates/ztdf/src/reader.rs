@@ -17,7 +17,7 @@ use crate::error::{Error, IntegrityError, Result};
 use crate::key::{KasPrivateKey, KeyShare, PayloadKey, decrypt_metadata, unwrap_key_access};
 use crate::layout::{Layout, check};
 use crate::limits::ReadLimits;
-use crate::manifest::Manifest;
+use crate::manifest::{KeyAccessObject, Manifest};
 use crate::parallel::Pool;
 use crate::policy::{Policy, verify_policy_binding};
 use crate::segment::SegmentCipher;
@@ -161,6 +161,21 @@ impl<R: Read + Seek> TdfReader<R> {
     /// [`Error::KeyAccess`] when a split cannot be unwrapped with the keys given; integrity errors for a
     /// policy binding or encrypted metadata that does not verify.
     pub fn unwrap_payload_key(&self, keys: &[KasPrivateKey]) -> Result<Unwrapped> {
+        let what = format!("none of the {} private key(s) given unwraps", keys.len());
+        self.unwrap_payload_key_with(&what, |_, kao| keys.iter().find_map(|k| unwrap_key_access(kao, k).ok()))
+    }
+
+    /// Recovers the payload key with shares from anywhere (a KAS rewrap, an HSM): `share_for(index, kao)` is
+    /// asked for each key access object of a split in turn until one gives a share; its policy binding is
+    /// verified here whatever the source. `none_found` starts the error for a split no object gave a share for.
+    ///
+    /// # Errors
+    /// As [`TdfReader::unwrap_payload_key`].
+    pub fn unwrap_payload_key_with(
+        &self,
+        none_found: &str,
+        mut share_for: impl FnMut(usize, &KeyAccessObject) -> Option<KeyShare>,
+    ) -> Result<Unwrapped> {
         let ei = &self.manifest.encryption_information;
         let mut splits: Vec<&str> = Vec::new();
         for k in &ei.key_access {
@@ -173,38 +188,27 @@ impl<R: Read + Seek> TdfReader<R> {
         for sid in splits {
             let mut found = None;
             let mut tried = Vec::new();
-            'objects: for (index, kao) in
-                ei.key_access.iter().enumerate().filter(|(_, k)| k.split_id() == sid)
-            {
+            for (index, kao) in ei.key_access.iter().enumerate().filter(|(_, k)| k.split_id() == sid) {
                 tried.push(format!("`{}`", kao.url));
-                for key in keys {
-                    let Ok(share) = unwrap_key_access(kao, key) else { continue };
-                    verify_policy_binding(
-                        share.as_bytes(),
-                        &ei.policy,
-                        &kao.policy_binding,
-                        index,
-                        &kao.url,
-                    )?;
-                    if let Some(enc) = kao.encrypted_metadata.as_deref().filter(|m| !m.is_empty()) {
-                        match decrypt_metadata(&share, enc) {
-                            Ok(Some(m)) => {
-                                metadata.get_or_insert(m);
-                            }
-                            _ => return Err(IntegrityError::Metadata { index }.into()),
+                let Some(share) = share_for(index, kao) else { continue };
+                verify_policy_binding(share.as_bytes(), &ei.policy, &kao.policy_binding, index, &kao.url)?;
+                if let Some(enc) = kao.encrypted_metadata.as_deref().filter(|m| !m.is_empty()) {
+                    match decrypt_metadata(&share, enc) {
+                        Ok(Some(m)) => {
+                            metadata.get_or_insert(m);
                         }
+                        _ => return Err(IntegrityError::Metadata { index }.into()),
                     }
-                    found = Some(share);
-                    break 'objects;
                 }
+                found = Some(share);
+                break;
             }
             match found {
                 Some(s) => shares.push(s),
                 None => {
                     let which = if sid.is_empty() { String::new() } else { format!(" of split `{sid}`") };
                     return Err(Error::KeyAccess(format!(
-                        "none of the {} private key(s) given unwraps the key access object(s){which} for {}",
-                        keys.len(),
+                        "{none_found} the key access object(s){which} for {}",
                         tried.join(", ")
                     )));
                 }

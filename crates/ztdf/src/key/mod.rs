@@ -13,8 +13,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub use metadata::{decrypt_metadata, encrypt_metadata};
 pub use pem::{pem_blocks, spki_from_certificate};
-pub use private::{KasPrivateKey, unwrap_key_access};
-pub use public::{KasPublicKey, wrap_key_access};
+pub use private::{KasPrivateKey, open_share, unwrap_key_access};
+pub use public::{Curve, KasPublicKey, derive_wrap_key, seal_share, wrap_key_access, wrap_rsa};
 
 use crate::error::{Error, Result};
 use crate::rand::{RandomSource, array};

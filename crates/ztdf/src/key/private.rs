@@ -107,19 +107,9 @@ pub fn unwrap_key_access(kao: &KeyAccessObject, key: &KasPrivateKey) -> Result<K
                 Error::KeyAccess(format!("the ephemeral key of `{}` is not on the key's curve", kao.url)),
                 derive_wrap_key,
             )?;
-            let aead = LessSafeKey::new(
-                UnboundKey::new(&AES_256_GCM, wrap_key.as_ref()).map_err(|_| Error::Crypto("aes key"))?,
-            );
-            let mut buf = Zeroizing::new(wrapped);
-            if buf.len() < 12 + 16 {
-                return Err(Error::KeyAccess(format!("the wrapped key for `{}` is too short", kao.url)));
-            }
-            let (iv, body) = buf.split_at_mut(12);
-            let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::Crypto("iv"))?;
-            let pt = aead.open_in_place(nonce, Aad::empty(), body).map_err(|_| {
+            open_share(&wrap_key, &wrapped).map_err(|_| {
                 Error::KeyAccess(format!("the EC key does not unwrap the key for `{}`", kao.url))
-            })?;
-            KeyShare::from_slice(pt)
+            })
         }
         ("wrapped" | "ec-wrapped", _) => Err(Error::KeyAccess(format!(
             "the key type does not fit the `{}` object for `{}`",
@@ -127,4 +117,25 @@ pub fn unwrap_key_access(kao: &KeyAccessObject, key: &KasPrivateKey) -> Result<K
         ))),
         (other, _) => Err(Error::Unsupported(format!("key access type `{other}`"))),
     }
+}
+
+/// Opens `iv || ct || tag` (AES-256-GCM) under a wrap key from [`super::derive_wrap_key`]: the second half of an
+/// `ec-wrapped` unwrap when the ECDH secret comes from elsewhere (an HSM), and of a rewrap to an EC client key.
+///
+/// # Errors
+/// [`Error::KeyAccess`] when it does not authenticate or is malformed.
+pub fn open_share(wrap_key: &[u8; super::KEY_LEN], wrapped: &[u8]) -> Result<KeyShare> {
+    let aead = LessSafeKey::new(
+        UnboundKey::new(&AES_256_GCM, wrap_key.as_ref()).map_err(|_| Error::Crypto("aes key"))?,
+    );
+    if wrapped.len() < 12 + 16 {
+        return Err(Error::KeyAccess("the wrapped key is too short".into()));
+    }
+    let mut buf = Zeroizing::new(wrapped.to_vec());
+    let (iv, body) = buf.split_at_mut(12);
+    let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::Crypto("iv"))?;
+    let pt = aead
+        .open_in_place(nonce, Aad::empty(), body)
+        .map_err(|_| Error::KeyAccess("the wrapped key does not authenticate under this key".into()))?;
+    KeyShare::from_slice(pt)
 }

@@ -7,7 +7,7 @@ use aws_lc_rs::agreement::{self, ECDH_P256, ECDH_P384, ParsedPublicKey, Unparsed
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{OAEP_SHA1_MGF1SHA1, OaepPublicEncryptingKey, PublicEncryptingKey};
 use aws_lc_rs::{digest, hkdf};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::pem::{pem_blocks, spki_from_certificate, to_pem};
 use super::{KEY_LEN, KeyShare};
@@ -55,14 +55,18 @@ pub enum Curve {
 }
 
 impl Curve {
-    pub(crate) fn agreement(self) -> &'static agreement::Algorithm {
+    /// The ECDH algorithm on this curve.
+    #[must_use]
+    pub fn agreement(self) -> &'static agreement::Algorithm {
         match self {
             Curve::P256 => &ECDH_P256,
             Curve::P384 => &ECDH_P384,
         }
     }
 
-    pub(crate) fn scalar_len(self) -> usize {
+    /// Length of a private scalar (and of the ECDH shared secret), in bytes.
+    #[must_use]
+    pub fn scalar_len(self) -> usize {
         match self {
             Curve::P256 => 32,
             Curve::P384 => 48,
@@ -70,7 +74,8 @@ impl Curve {
     }
 
     /// Which curve an SPKI DER is on.
-    pub(crate) fn of_spki(spki: &[u8]) -> Option<Self> {
+    #[must_use]
+    pub fn of_spki(spki: &[u8]) -> Option<Self> {
         [Curve::P256, Curve::P384]
             .into_iter()
             .find(|c| ParsedPublicKey::try_from(&UnparsedPublicKey::new(c.agreement(), spki)).is_ok())
@@ -155,7 +160,9 @@ pub fn wrap_key_access(
     rng: &dyn RandomSource,
 ) -> Result<KeyAccessObject> {
     let w = match &target.key {
-        KasPublicKey::Rsa { spki, .. } => wrap_rsa(share, spki)?,
+        KasPublicKey::Rsa { spki, .. } => {
+            Wrapped { wrapped_key: wrap_rsa(share, spki)?, ephemeral_pem: None }
+        }
         KasPublicKey::Ec { spki, curve } => wrap_ec(share, spki, *curve, rng)?,
     };
     let encrypted_metadata = match metadata {
@@ -176,7 +183,12 @@ pub fn wrap_key_access(
     })
 }
 
-fn wrap_rsa(share: &KeyShare, spki: &[u8]) -> Result<Wrapped> {
+/// RSA-OAEP (SHA-1, MGF1-SHA-1, empty label) of a share to an RSA public key (SPKI DER): a `wrapped` key
+/// access object's key, and a KAS rewrap to an RSA client key.
+///
+/// # Errors
+/// [`Error::Key`] for an invalid key, [`Error::Crypto`].
+pub fn wrap_rsa(share: &KeyShare, spki: &[u8]) -> Result<Vec<u8>> {
     let key = OaepPublicEncryptingKey::new(
         PublicEncryptingKey::from_der(spki)
             .map_err(|_| Error::Key("the RSA public key is invalid".into()))?,
@@ -188,7 +200,7 @@ fn wrap_rsa(share: &KeyShare, spki: &[u8]) -> Result<Wrapped> {
         .map_err(|_| Error::Crypto("rsa-oaep encryption"))?
         .len();
     out.truncate(n);
-    Ok(Wrapped { wrapped_key: out, ephemeral_pem: None })
+    Ok(out)
 }
 
 /// The salt of the `ec-wrapped` HKDF: SHA-256 of the ASCII string "TDF". Do not change: wire constant.
@@ -196,8 +208,12 @@ pub(crate) fn tdf_salt() -> digest::Digest {
     digest::digest(&digest::SHA256, b"TDF")
 }
 
-/// HKDF-SHA256(salt = SHA-256("TDF"), ikm = Z, info = empty) → 32-byte AES key.
-pub(crate) fn derive_wrap_key(z: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+/// HKDF-SHA256(salt = SHA-256("TDF"), ikm = Z, info = empty) → 32-byte AES key: the `ec-wrapped` wrap key
+/// from the ECDH secret Z, and the key of a KAS rewrap to an EC client key.
+///
+/// # Errors
+/// [`Error::Crypto`].
+pub fn derive_wrap_key(z: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
     let salt = tdf_salt();
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt.as_ref()).extract(z);
     let okm = prk.expand(&[], hkdf::HKDF_SHA256).map_err(|_| Error::Crypto("hkdf"))?;
@@ -227,6 +243,15 @@ fn wrap_ec(share: &KeyShare, kas_spki: &[u8], curve: Curve, rng: &dyn RandomSour
         Error::Key("the EC public key is invalid".into()),
         derive_wrap_key,
     )?;
+    let wrapped = seal_share(&wrap_key, share, rng)?;
+    Ok(Wrapped { wrapped_key: wrapped, ephemeral_pem: Some(to_pem("PUBLIC KEY", eph_der.as_ref())) })
+}
+
+/// AES-256-GCM of a share under a wrap key (from [`derive_wrap_key`]), fresh random IV: `iv || ct || tag`.
+///
+/// # Errors
+/// [`Error::Random`], [`Error::Crypto`].
+pub fn seal_share(wrap_key: &[u8; KEY_LEN], share: &KeyShare, rng: &dyn RandomSource) -> Result<Vec<u8>> {
     let aead = LessSafeKey::new(
         UnboundKey::new(&AES_256_GCM, wrap_key.as_ref()).map_err(|_| Error::Crypto("aes key"))?,
     );
@@ -236,5 +261,6 @@ fn wrap_ec(share: &KeyShare, kas_spki: &[u8], curve: Curve, rng: &dyn RandomSour
         .map_err(|_| Error::Crypto("aes-gcm"))?;
     let mut wrapped = iv.to_vec();
     wrapped.extend_from_slice(&buf);
-    Ok(Wrapped { wrapped_key: wrapped, ephemeral_pem: Some(to_pem("PUBLIC KEY", eph_der.as_ref())) })
+    buf.zeroize();
+    Ok(wrapped)
 }
