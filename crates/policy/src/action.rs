@@ -26,11 +26,15 @@ pub enum Action {
     ReadAudit,
     /// Create, change or revoke identities.
     ManageIdentities,
+    /// List and rotate the KAS keys, and ask for a key version to be destroyed.
+    ManageKeys,
+    /// Approve the destruction (crypto-shredding) of a key version someone else asked for.
+    ApproveKeyDestruction,
 }
 
 impl Action {
     /// Every action, in declaration order.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 11] = [
         Action::Read,
         Action::Write,
         Action::Delete,
@@ -40,6 +44,8 @@ impl Action {
         Action::DeleteBucket,
         Action::ReadAudit,
         Action::ManageIdentities,
+        Action::ManageKeys,
+        Action::ApproveKeyDestruction,
     ];
 
     /// The action's name: the Cedar action id (`Redoubt::Action::"<name>"`) and the audit spelling.
@@ -55,6 +61,8 @@ impl Action {
             Action::DeleteBucket => "delete_bucket",
             Action::ReadAudit => "read_audit",
             Action::ManageIdentities => "manage_identities",
+            Action::ManageKeys => "manage_keys",
+            Action::ApproveKeyDestruction => "approve_key_destruction",
         }
     }
 

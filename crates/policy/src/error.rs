@@ -44,7 +44,7 @@ pub enum PolicyError {
     /// An action name that is not one of the actions.
     #[error(
         "unknown action `{0}`: use read, write, delete, read_label, list, create_bucket, delete_bucket, \
-         read_audit or manage_identities"
+         read_audit, manage_identities, manage_keys or approve_key_destruction"
     )]
     UnknownAction(String),
     /// A clearance level that the SPIF does not define.

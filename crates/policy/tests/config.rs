@@ -121,7 +121,9 @@ fn names_round_trip() {
             "create_bucket",
             "delete_bucket",
             "read_audit",
-            "manage_identities"
+            "manage_identities",
+            "manage_keys",
+            "approve_key_destruction"
         ]
     );
     for a in Action::ALL {

@@ -241,6 +241,15 @@ fn separation_of_duties() {
     }
     assert!(decide(&pdp, &admin, Action::ManageIdentities, None).permit);
     assert!(!decide(&pdp, &operator, Action::ManageIdentities, None).permit);
+    // Key custody: administrators rotate and ask for destruction; only an officer approves it.
+    assert!(decide(&pdp, &admin, Action::ManageKeys, None).permit);
+    assert!(!decide(&pdp, &operator, Action::ManageKeys, None).permit);
+    let d = decide(&pdp, &admin, Action::ApproveKeyDestruction, None);
+    assert!(!d.permit, "{d:?}");
+    let officer = subject(spif, "odile", Role::Officer, "SECRET", "FRA");
+    let d = decide(&pdp, &officer, Action::ApproveKeyDestruction, None);
+    assert_eq!(d.policy_ids, ["officers-approve-key-destruction"], "{d:?}");
+    assert!(!decide(&pdp, &officer, Action::ManageKeys, None).permit);
     let reader = subject(spif, "rita", Role::Reader, "SECRET", "FRA");
     let d = decide(&pdp, &reader, Action::CreateBucket, None);
     assert!(!d.permit, "{d:?}");

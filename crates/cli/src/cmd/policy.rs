@@ -40,7 +40,7 @@ pub struct TestArgs {
     #[arg(long, value_name = "FILE")]
     label: Option<PathBuf>,
     /// The action
-    #[arg(long, default_value = "read", value_parser = ["read", "write", "delete", "read_label", "list", "create_bucket", "delete_bucket", "read_audit", "manage_identities"])]
+    #[arg(long, default_value = "read", value_parser = ["read", "write", "delete", "read_label", "list", "create_bucket", "delete_bucket", "read_audit", "manage_identities", "manage_keys", "approve_key_destruction"])]
     action: String,
     /// Print JSON
     #[arg(long)]
@@ -60,6 +60,8 @@ fn action(name: &str) -> Result<Action> {
         "delete_bucket" => Action::DeleteBucket,
         "read_audit" => Action::ReadAudit,
         "manage_identities" => Action::ManageIdentities,
+        "manage_keys" => Action::ManageKeys,
+        "approve_key_destruction" => Action::ApproveKeyDestruction,
         other => return Err(anyhow!("unknown action `{other}`")),
     })
 }
