@@ -13,15 +13,18 @@ use serde_json::{Map, Value};
 
 /// Why a document is not a strict JSON object.
 #[derive(Debug)]
-pub(crate) enum JsonError {
+pub enum JsonError {
     /// A member name appears twice in one object (the name, unescaped).
     Duplicate(String),
     /// Not JSON, trailing data, or not an object at the top level (what the reader said).
     Syntax(String),
 }
 
-/// Reads `bytes` as one JSON object with no duplicate member names anywhere.
-pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
+/// Reads `bytes` as one JSON object with no duplicate member names anywhere. Callers bound the size first.
+///
+/// # Errors
+/// [`JsonError::Duplicate`] for a member name twice in one object; [`JsonError::Syntax`] for anything else.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
     let duplicate = Cell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let read = Strict { duplicate: &duplicate }.deserialize(&mut de).and_then(|v| de.end().map(|()| v));

@@ -52,13 +52,44 @@ pub(crate) fn verify_signature(token: &str, max_bytes: usize, jwks: &Jwks) -> Re
     if token.len() > max_bytes {
         return Err(OidcError::TokenTooLarge { size: token.len(), limit: max_bytes });
     }
+    let jws = split_compact(token)?;
+    let header = parse_header(&jws.header)?;
+    let key = jwks.select(header.kid.as_deref(), header.alg)?;
+    key.public
+        .verify_sig(jws.signing_input.as_bytes(), &jws.signature)
+        .map_err(|_| OidcError::BadSignature)?;
+    Ok(jws.payload)
+}
+
+/// A compact JWS split and decoded, nothing verified yet: the header and payload are untrusted bytes until the
+/// caller has checked [`CompactJws::signature`] over [`CompactJws::signing_input`].
+#[derive(Debug)]
+pub struct CompactJws<'a> {
+    /// The decoded protected header (JSON, not yet parsed).
+    pub header: Vec<u8>,
+    /// The decoded payload (not yet parsed).
+    pub payload: Vec<u8>,
+    /// The decoded signature.
+    pub signature: Vec<u8>,
+    /// The encoded header and payload exactly as received, `.`-joined: what the signature covers
+    /// (RFC 7515 §5.2 step 8).
+    pub signing_input: &'a str,
+}
+
+/// Splits a compact JWS into its three parts and decodes them (canonical unpadded base64url). The caller bounds
+/// the token's size first.
+///
+/// # Errors
+/// [`OidcError::NotCompactJws`] when it is not three `.`-separated parts or the header or payload is empty;
+/// [`OidcError::Base64`] when a part is not canonical unpadded base64url.
+pub fn split_compact(token: &str) -> Result<CompactJws<'_>, OidcError> {
     let mut parts = token.split('.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(OidcError::NotCompactJws { problem: "it must be three parts separated by `.`" });
     };
-    // An empty signature is left to the checks below: `alg: none` tokens have one, and deserve their own error.
+    // An empty signature is left to the callers: `alg: none` tokens have one, and deserve their own error.
     if header_b64.is_empty() || payload_b64.is_empty() {
         return Err(OidcError::NotCompactJws { problem: "the header or the payload is empty" });
     }
@@ -66,13 +97,8 @@ pub(crate) fn verify_signature(token: &str, max_bytes: usize, jwks: &Jwks) -> Re
     let header = decode(header_b64, "header")?;
     let payload = decode(payload_b64, "payload")?;
     let signature = decode(signature_b64, "signature")?;
-
-    let header = parse_header(&header)?;
-    let key = jwks.select(header.kid.as_deref(), header.alg)?;
-    // The signing input is the encoded header and payload exactly as received (RFC 7515 §5.2 step 8).
     let signing_input = token.rsplit_once('.').map_or("", |(input, _)| input);
-    key.public.verify_sig(signing_input.as_bytes(), &signature).map_err(|_| OidcError::BadSignature)?;
-    Ok(payload)
+    Ok(CompactJws { header, payload, signature, signing_input })
 }
 
 /// Canonical unpadded base64url: padding and non-zero trailing bits are refused, so one token has one spelling.

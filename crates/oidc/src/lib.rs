@@ -74,7 +74,9 @@ mod jws;
 pub use claims::TokenSubject;
 pub use config::{ClaimMapping, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, VerifierConfig};
 pub use error::OidcError;
+pub use json::{JsonError, parse_object};
 pub use jwks::{Jwks, MAX_JWKS_BYTES, MAX_KEYS};
+pub use jws::{CompactJws, split_compact};
 
 /// Verifies tokens from one issuer for one audience. Cheap to share: verification takes `&self`.
 #[derive(Debug, Clone)]
