@@ -50,6 +50,9 @@ enum Command {
     /// Identities of a running node: create (certificate + S3 access key), list, show, revoke
     #[command(subcommand)]
     Identity(cmd::identity::IdentityCommand),
+    /// KAS keys of a running node: list, rotate, shred (two-person destruction)
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
     /// Access policy: evaluate a decision offline and explain it
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::ztdf::run_inspect(args),
         Command::Audit(cmd) => cmd::audit::run(cmd),
         Command::Identity(cmd) => cmd::identity::run(cmd),
+        Command::Key(cmd) => cmd::key::run(cmd),
         Command::Policy(cmd) => cmd::policy::run(cmd),
     };
     exit::report(result)

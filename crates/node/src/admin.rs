@@ -6,7 +6,7 @@
 //! | `GET /admin/identities` | list identities (no secrets) | administrator |
 //! | `GET /admin/identities/{name}` | one identity (no secret) | administrator |
 //! | `POST /admin/identities/{name}/revoke` | revoke, effective on the next request | administrator |
-//! | `GET /admin/domain-key` | the domain public key (PEM), for clients that encrypt themselves | any identity |
+//! | `GET /admin/domain-key` | the current EC P-256 KAS public key (PEM), for clients that encrypt themselves | any identity |
 //! | `GET /audit/records?…` | audit records as JSON lines, filtered | auditor |
 //!
 //! Every call is decided by the PDP and audited like an S3 request.
@@ -26,10 +26,10 @@ use redoubt_policy::{Action, Pdp, Request as PdpRequest, Resource};
 use serde::Deserialize;
 
 use crate::audit_sink::AuditSink;
-use crate::domain::DomainKey;
 use crate::http::error;
 use crate::identities::{IdentityError, NewIdentity, Principal, Registry};
 use crate::identity::{Peer, PeerCert};
+use crate::keys::NodeKeys;
 use crate::pki::NodePki;
 
 /// What the admin routes need.
@@ -43,8 +43,8 @@ pub struct AdminState {
     pub pdp: Arc<Pdp>,
     /// The audit trail.
     pub audit: AuditSink,
-    /// The domain key.
-    pub domain: Arc<DomainKey>,
+    /// The KAS keys.
+    pub keys: NodeKeys,
     /// The data folder (the audit log lives in it).
     pub data_dir: PathBuf,
 }
@@ -64,7 +64,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: Option<Arc<AdminState>>) 
 /// The caller of an admin request, from the connection.
 type Caller = (Extension<Peer>, Extension<PeerCert>);
 
-async fn allowed(
+pub(crate) async fn allowed(
     state: &AdminState,
     caller: Caller,
     action: Action,
@@ -208,7 +208,10 @@ async fn revoke(
 }
 
 async fn domain_key(State(state): State<Arc<AdminState>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/x-pem-file")], state.domain.public_pem.clone()).into_response()
+    match state.keys.public_pem(crate::keys::OBJECT_ALGORITHM) {
+        Ok((pem, _kid)) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e),
+    }
 }
 
 /// Filters of `GET /audit/records`, as `redoubt audit query` takes them.

@@ -21,7 +21,14 @@ pub const CONFIG_ENV: &str = "REDOUBT_CONFIG";
 
 /// `REDOUBT_*` variables that are not config keys but are read elsewhere. Any other `REDOUBT_*` variable is
 /// refused so that a typo never silently falls back to a default.
-const OTHER_ENV: &[&str] = &[CONFIG_ENV];
+const OTHER_ENV: &[&str] = &[CONFIG_ENV, KEK_ENV, KEK_PASSPHRASE_ENV, PKCS11_PIN_ENV];
+
+/// The key-encryption key of the file key custody: base64 of 32 random bytes.
+pub const KEK_ENV: &str = "REDOUBT_KEK";
+/// A passphrase the file key custody derives its key-encryption key from (PBKDF2), instead of [`KEK_ENV`].
+pub const KEK_PASSPHRASE_ENV: &str = "REDOUBT_KEK_PASSPHRASE";
+/// The user PIN of the PKCS#11 token (instead of `keys.pkcs11_pin_file`).
+pub const PKCS11_PIN_ENV: &str = "REDOUBT_PKCS11_PIN";
 
 /// The effective configuration of a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +59,39 @@ pub struct Config {
     pub oidc_jwks_url: Option<String>,
     /// CA certificate file (PEM) trusted for `oidc.jwks_url`.
     pub oidc_jwks_ca: Option<PathBuf>,
+    /// Where the KAS keys live.
+    pub custody: Custody,
+    /// PKCS#11 module (shared library) for `keys.custody = "pkcs11"`.
+    pub pkcs11_module: Option<PathBuf>,
+    /// Label of the PKCS#11 token holding the keys.
+    pub pkcs11_token: Option<String>,
+    /// File holding the token's user PIN (else `REDOUBT_PKCS11_PIN`).
+    pub pkcs11_pin_file: Option<PathBuf>,
+    /// The URL clients reach this node's KAS at, written into every key access object the node makes
+    /// (default `https://<node.name>:<port>/kas`).
+    pub kas_url: Option<String>,
     /// Where each key's value came from, for `config show`.
     pub sources: BTreeMap<&'static str, Origin>,
+}
+
+/// Where the KAS private keys are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Custody {
+    /// Key files in the data folder, encrypted under a key-encryption key.
+    #[default]
+    File,
+    /// A PKCS#11 token (HSM): private keys never leave it.
+    Pkcs11,
+}
+
+impl Custody {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Custody::File => "file",
+            Custody::Pkcs11 => "pkcs11",
+        }
+    }
 }
 
 /// Log line format.
@@ -161,6 +199,17 @@ pub const KEYS: &[KeyDef] = &[
     KeyDef { path: "oidc.jwks_file", expected: "the path of the issuer's JSON Web Key Set file" },
     KeyDef { path: "oidc.jwks_url", expected: "an https:// URL of the issuer's JSON Web Key Set" },
     KeyDef { path: "oidc.jwks_ca", expected: "the path of a PEM CA certificate trusted for oidc.jwks_url" },
+    KeyDef { path: "keys.custody", expected: "\"file\" or \"pkcs11\"" },
+    KeyDef {
+        path: "keys.pkcs11_module",
+        expected: "the path of a PKCS#11 module, such as \"/usr/lib/softhsm/libsofthsm2.so\"",
+    },
+    KeyDef { path: "keys.pkcs11_token", expected: "the label of the PKCS#11 token holding the keys" },
+    KeyDef { path: "keys.pkcs11_pin_file", expected: "the path of a file holding the token's user PIN" },
+    KeyDef {
+        path: "kas.url",
+        expected: "the https:// URL clients reach this node's KAS at, such as \"https://node1.example.int:8443/kas\"",
+    },
     KeyDef {
         path: "log.level",
         expected: "a log filter such as \"info\", \"debug\" or \"redoubt_node=debug,info\"",
@@ -206,6 +255,11 @@ impl Default for Config {
             oidc_jwks_file: None,
             oidc_jwks_url: None,
             oidc_jwks_ca: None,
+            custody: Custody::File,
+            pkcs11_module: None,
+            pkcs11_token: None,
+            pkcs11_pin_file: None,
+            kas_url: None,
             sources: KEYS.iter().map(|k| (k.path, Origin::Default)).collect(),
         }
     }
@@ -276,9 +330,14 @@ impl Config {
                 // INVARIANT: a relative path in a file is relative to the file, so a config keeps meaning
                 // the same thing whatever directory the node is started from.
                 let raw = match (def.path, raw) {
-                    ("node.data_dir" | "oidc.jwks_file" | "oidc.jwks_ca", RawValue::Str(dir))
-                        if Path::new(&dir).is_relative() =>
-                    {
+                    (
+                        "node.data_dir"
+                        | "oidc.jwks_file"
+                        | "oidc.jwks_ca"
+                        | "keys.pkcs11_module"
+                        | "keys.pkcs11_pin_file",
+                        RawValue::Str(dir),
+                    ) if Path::new(&dir).is_relative() => {
                         RawValue::Str(base.join(dir).to_string_lossy().into_owned())
                     }
                     (_, raw) => raw,
@@ -376,6 +435,27 @@ impl Config {
             ("oidc.jwks_ca", RawValue::Str(s)) if !s.is_empty() && !s.contains('\0') => {
                 self.oidc_jwks_ca = Some(PathBuf::from(s));
             }
+            ("keys.custody", RawValue::Str(s)) => {
+                self.custody = match s.as_str() {
+                    "file" => Custody::File,
+                    "pkcs11" => Custody::Pkcs11,
+                    _ => return Err(bad(&raw, &origin)),
+                };
+            }
+            ("keys.pkcs11_module", RawValue::Str(s)) if !s.is_empty() && !s.contains('\0') => {
+                self.pkcs11_module = Some(PathBuf::from(s));
+            }
+            ("keys.pkcs11_token", RawValue::Str(s)) if !s.is_empty() && s.len() <= 32 => {
+                self.pkcs11_token = Some(s.clone());
+            }
+            ("keys.pkcs11_pin_file", RawValue::Str(s)) if !s.is_empty() && !s.contains('\0') => {
+                self.pkcs11_pin_file = Some(PathBuf::from(s));
+            }
+            ("kas.url", RawValue::Str(s))
+                if s.starts_with("https://") && s.len() <= 2048 && !s.contains(char::is_whitespace) =>
+            {
+                self.kas_url = Some(s.trim_end_matches('/').to_owned());
+            }
             ("log.level", RawValue::Str(s)) => {
                 tracing_subscriber::EnvFilter::builder().parse(s).map_err(|_| bad(&raw, &origin))?;
                 self.log_level = s.clone();
@@ -432,6 +512,32 @@ impl Config {
             self.oidc_jwks_file.as_ref().map(|p| p.to_string_lossy().into_owned()),
             "oidc.jwks_file",
         ));
+        out.push_str("\n[keys]\n");
+        out.push_str(&format!("custody = {}{}\n", quote(self.custody.as_str()), source("keys.custody")));
+        let path_opt = |v: &Option<PathBuf>, key: &str, absent: &str| match v {
+            Some(p) => format!(
+                "{} = {}{}\n",
+                key.trim_start_matches("keys."),
+                quote(&p.to_string_lossy()),
+                source(key)
+            ),
+            None => format!("# {} is not set{absent}\n", key.trim_start_matches("keys.")),
+        };
+        out.push_str(&path_opt(&self.pkcs11_module, "keys.pkcs11_module", ""));
+        match &self.pkcs11_token {
+            Some(t) => out.push_str(&format!("pkcs11_token = {}{}\n", quote(t), source("keys.pkcs11_token"))),
+            None => out.push_str("# pkcs11_token is not set\n"),
+        }
+        out.push_str(&path_opt(
+            &self.pkcs11_pin_file,
+            "keys.pkcs11_pin_file",
+            " (REDOUBT_PKCS11_PIN is read)",
+        ));
+        out.push_str("\n[kas]\n");
+        match &self.kas_url {
+            Some(u) => out.push_str(&format!("url = {}{}\n", quote(u), source("kas.url"))),
+            None => out.push_str("# url is not set (https://<node.name>:<port>/kas)\n"),
+        }
         out
     }
 }

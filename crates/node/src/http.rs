@@ -22,10 +22,10 @@ use crate::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE};
 pub const OPEN_ROUTES: &[&str] = &["/healthz"];
 
 /// Paths the node serves itself; every other path is the S3 API.
-pub const NODE_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
+pub const NODE_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/opentdf-configuration"];
 /// Path prefixes the node serves itself. The bucket names under them are refused (see
 /// `objects::names::RESERVED_BUCKETS`), so no S3 object can live there.
-pub const NODE_PREFIXES: &[&str] = &["/admin/", "/audit/"];
+pub const NODE_PREFIXES: &[&str] = &["/admin/", "/audit/", "/kas/"];
 
 /// True when the node serves `path` itself rather than the S3 API.
 pub fn owns(path: &str) -> bool {
@@ -81,6 +81,10 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// The administration and audit API, when the object service runs.
     pub admin: Option<Arc<crate::admin::AdminState>>,
+    /// The key lifecycle routes, when the object service runs.
+    pub key_admin: Option<Arc<crate::admin_keys::KeyAdmin>>,
+    /// The KAS, when the object service runs.
+    pub kas: Option<Arc<crate::kas::KasState>>,
 }
 
 /// The node's router.
@@ -90,6 +94,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::admin::routes(state.admin.clone()))
+        .merge(crate::admin_keys::routes(state.key_admin.clone()))
+        .merge(crate::kas::routes(state.kas.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn(require_identity))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

@@ -78,6 +78,9 @@ pub struct Principal {
     pub subject: Subject,
     /// Fingerprint of the identity's certificate.
     pub fingerprint: String,
+    /// The SubjectPublicKeyInfo (DER) of the identity's certificate: it checks what the identity signs (KAS
+    /// request tokens). None for identities from bearer tokens.
+    pub spki: Option<Arc<[u8]>>,
 }
 
 /// Why an identity could not be created, revoked or loaded.
@@ -236,6 +239,7 @@ impl Registry {
             name: record.name.clone(),
             subject: self.subject(record)?,
             fingerprint: record.fingerprint.clone(),
+            spki: record.certificate_pem.as_deref().and_then(certificate_spki),
         });
         inner.by_fingerprint.insert(record.fingerprint.clone(), principal.clone());
         if principal.subject.role == Role::Device
@@ -427,6 +431,14 @@ pub fn read_records(data_dir: &Path) -> Result<Vec<IdentityRecord>, IdentityErro
 }
 
 /// The subject public key (an uncompressed EC point) of a PEM certificate.
+/// The SubjectPublicKeyInfo DER of a PEM certificate.
+fn certificate_spki(pem: &str) -> Option<Arc<[u8]>> {
+    use rustls_pki_types::pem::PemObject as _;
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    Some(Arc::from(cert.public_key().raw))
+}
+
 fn device_key(pem: &str) -> Option<Arc<[u8]>> {
     use rustls_pki_types::pem::PemObject as _;
     let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;

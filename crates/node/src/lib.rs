@@ -5,13 +5,15 @@
 //! `/healthz` to a caller without an identity issued by this node.
 
 pub mod admin;
+pub mod admin_keys;
 pub mod audit_sink;
 pub mod config;
-pub mod domain;
 mod fsx;
 pub mod http;
 pub mod identities;
 pub mod identity;
+pub mod kas;
+pub mod keys;
 pub mod metrics;
 pub mod objects;
 pub mod pki;
@@ -127,9 +129,8 @@ impl Node {
         let local_addr =
             listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let service = {
-            let (dir, pki_dir) = (data_dir.clone(), pki.dir.clone());
-            let kas_url = format!("https://{}:{}/kas", config.name, local_addr.port());
-            tokio::task::spawn_blocking(move || Service::open(&dir, &pki_dir, kas_url))
+            let (cfg, pki_dir, port) = (config.clone(), pki.dir.clone(), local_addr.port());
+            tokio::task::spawn_blocking(move || Service::open(&cfg, &pki_dir, port))
                 .await
                 .map_err(|e| StartError::Setup(format!("service task failed: {e}")))??
         };
@@ -174,7 +175,7 @@ impl Node {
             service.store.clone(),
             service.pdp.clone(),
             service.audit.clone(),
-            service.domain.clone(),
+            Arc::new(service.keys.clone()),
             metrics.clone(),
         );
         let tokens = service.tokens.clone();
@@ -187,11 +188,28 @@ impl Node {
             pki,
             pdp: service.pdp.clone(),
             audit: service.audit.clone(),
-            domain: service.domain.clone(),
+            keys: service.keys.clone(),
             data_dir: self.config.data_dir.clone(),
         });
-        let state =
-            Arc::new(http::AppState { metrics: metrics.clone(), ready: false.into(), admin: Some(admin) });
+        let key_admin = Arc::new(admin_keys::KeyAdmin {
+            admin: admin.clone(),
+            keys: service.keys.clone(),
+            store: service.store.clone(),
+            pending: std::sync::Mutex::default(),
+        });
+        let kas = Arc::new(kas::KasState::new(
+            service.keys.clone(),
+            service.pdp.clone(),
+            service.audit.clone(),
+            metrics.clone(),
+        ));
+        let state = Arc::new(http::AppState {
+            metrics: metrics.clone(),
+            ready: false.into(),
+            admin: Some(admin),
+            key_admin: Some(key_admin),
+            kas: Some(kas),
+        });
         let server = server::Server {
             listener: self.listener,
             tls: tokio_rustls::TlsAcceptor::from(tls),
@@ -228,7 +246,7 @@ impl Node {
 struct Service {
     store: Arc<redoubt_store::Store>,
     pdp: Arc<redoubt_policy::Pdp>,
-    domain: Arc<domain::DomainKey>,
+    keys: keys::NodeKeys,
     audit: audit_sink::AuditSink,
     tokens: Option<Arc<tokens::Tokens>>,
 }
@@ -246,11 +264,8 @@ pub fn default_pdp() -> Result<redoubt_policy::Pdp, String> {
 }
 
 impl Service {
-    fn open(
-        data_dir: &std::path::Path,
-        pki_dir: &std::path::Path,
-        kas_url: String,
-    ) -> Result<Service, StartError> {
+    fn open(config: &Config, pki_dir: &std::path::Path, port: u16) -> Result<Service, StartError> {
+        let data_dir = config.data_dir.as_path();
         let fail = |what: &str, e: &dyn std::fmt::Display| StartError::Service(format!("{what}: {e}"));
         let pdp = default_pdp().map_err(StartError::Service)?;
         let store = redoubt_store::Store::open(&data_dir.join(STORE_DIR))
@@ -263,20 +278,17 @@ impl Service {
                 "object store: removed what an interrupted write left"
             );
         }
-        let domain =
-            domain::DomainKey::open_or_create(data_dir, kas_url).map_err(|e| fail("the domain key", &e))?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (keys, warnings) = keys::NodeKeys::open(config, port, now).map_err(|e| fail("the keys", &e))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
         let node_key = zeroize::Zeroizing::new(
             std::fs::read(pki_dir.join("node.key")).map_err(|e| fail("the node key", &e))?,
         );
         let audit =
             audit_sink::AuditSink::open(data_dir, &node_key).map_err(|e| fail("the audit log", &e))?;
-        Ok(Service {
-            store: Arc::new(store),
-            pdp: Arc::new(pdp),
-            domain: Arc::new(domain),
-            audit,
-            tokens: None,
-        })
+        Ok(Service { store: Arc::new(store), pdp: Arc::new(pdp), keys, audit, tokens: None })
     }
 }
 

@@ -181,6 +181,7 @@ impl Tokens {
                 authn: "jwt".into(),
             },
             fingerprint: String::new(),
+            spki: None,
         })
     }
 }

@@ -92,6 +92,11 @@ impl TestNode {
     /// Starts a node on `data_dir` with extra arguments; `Err` carries the exit status and stderr when the node
     /// exits before it is ready.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Result<Self, String> {
+        Self::start_in_env(data_dir, extra, &[])
+    }
+
+    /// As [`TestNode::start_in`], with extra environment variables for the node process.
+    pub fn start_in_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Result<Self, String> {
         let log_file = data_dir.with_extension(format!("log-{}", std::process::id()));
         let log = std::fs::File::create(&log_file).unwrap();
         let mut child = redoubt_command()
@@ -107,6 +112,7 @@ impl TestNode {
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

@@ -4,16 +4,12 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 
-use super::settings::ConfigArgs;
+use super::node::NodeArgs;
 
 /// Identity commands.
 #[derive(Debug, Subcommand)]
@@ -26,23 +22,6 @@ pub enum IdentityCommand {
     Show(NamedArgs),
     /// Revoke an identity: its certificate and access key stop working on the next request
     Revoke(NamedArgs),
-}
-
-/// How to reach the node.
-#[derive(Debug, Args)]
-pub struct NodeArgs {
-    /// TOML config file of the node (default: none; or the REDOUBT_CONFIG environment variable)
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// The node's data folder, holding the administrator's credentials [default: ./redoubt-data]
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// Node URL [default: https://127.0.0.1:<the configured listen port>]
-    #[arg(long, value_name = "URL")]
-    url: Option<String>,
-    /// Print JSON instead of text
-    #[arg(long)]
-    json: bool,
 }
 
 /// `identity show|revoke NAME`.
@@ -78,76 +57,6 @@ pub struct CreateArgs {
     out: PathBuf,
     #[command(flatten)]
     node: NodeArgs,
-}
-
-struct Admin {
-    url: String,
-    client: reqwest::blocking::Client,
-}
-
-impl NodeArgs {
-    fn connect(&self) -> Result<Admin> {
-        let config = ConfigArgs {
-            config: self.config.clone(),
-            data_dir: self.data_dir.clone(),
-            listen: None,
-            hostnames: Vec::new(),
-            name: None,
-            log_format: None,
-            log_level: None,
-        }
-        .load()?;
-        let pki = config.data_dir.join("pki");
-        let url = match &self.url {
-            Some(u) => u.trim_end_matches('/').to_owned(),
-            None => format!("https://127.0.0.1:{}", config.listen.port()),
-        };
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        let ca = CertificateDer::from_pem_file(pki.join("ca.pem")).with_context(|| {
-            format!("cannot read the node CA `{}`: is --data-dir right?", pki.join("ca.pem").display())
-        })?;
-        roots.add(ca).map_err(|e| anyhow!("the node CA is unusable: {e}"))?;
-        let chain = CertificateDer::pem_file_iter(pki.join("admin.pem"))
-            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-            .with_context(|| format!("cannot read `{}`", pki.join("admin.pem").display()))?;
-        let key = PrivateKeyDer::from_pem_file(pki.join("admin.key"))
-            .with_context(|| format!("cannot read `{}`", pki.join("admin.key").display()))?;
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| anyhow!("TLS setup: {e}"))?
-            .with_root_certificates(roots)
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| anyhow!("the administrator certificate is unusable: {e}"))?;
-        let client = reqwest::blocking::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .context("cannot build the HTTPS client")?;
-        Ok(Admin { url, client })
-    }
-}
-
-impl Admin {
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
-        let url = format!("{}{path}", self.url);
-        let mut req = self.client.request(method, &url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp =
-            req.send().with_context(|| format!("cannot reach the node at {}: is it running?", self.url))?;
-        let status = resp.status();
-        let value: Value = resp.json().unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(value);
-        }
-        let message = value.get("error").and_then(Value::as_str).unwrap_or("no details").to_owned();
-        if status == reqwest::StatusCode::FORBIDDEN {
-            return Err(crate::exit::Negative(format!("the node refused: {message}")).into());
-        }
-        bail!("the node answered {status}: {message}")
-    }
 }
 
 /// Runs an identity command.

@@ -45,15 +45,17 @@ pub enum HashArg {
     Hs256,
 }
 
-/// Encrypt a file into a ZTDF container (offline, with KAS public keys).
+/// Encrypt a file into a ZTDF container: offline with KAS public keys, or online with `--kas URL`.
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
     /// KAS URL written into the key access object; give one per `--kas-pubkey`, in the same order
-    #[arg(long = "kas-url", required = true)]
+    #[arg(long = "kas-url", required_unless_present = "kas")]
     kas_url: Vec<String>,
     /// KAS public key (PEM: `PUBLIC KEY` or `CERTIFICATE`; RSA gives `wrapped`, EC P-256/P-384 `ec-wrapped`)
-    #[arg(long = "kas-pubkey", required = true)]
+    #[arg(long = "kas-pubkey", required_unless_present = "kas")]
     kas_pubkey: Vec<PathBuf>,
+    #[command(flatten)]
+    online: super::online::KasArgs,
     /// With several KAS: split the key (all needed) or give each the whole key (any one suffices)
     #[arg(long, value_enum, default_value = "all-of")]
     kas_mode: KasMode,
@@ -88,12 +90,15 @@ pub struct EncryptArgs {
     output: PathBuf,
 }
 
-/// Decrypt a ZTDF container offline with KAS private keys, verifying everything first.
+/// Decrypt a ZTDF container, verifying everything first: online through a KAS (`--kas URL`, the key released
+/// under its decision), or offline with KAS private keys (recovery).
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
     /// KAS private key (PEM: PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`); repeatable, one per split
-    #[arg(long = "kas-privkey", required = true)]
+    #[arg(long = "kas-privkey", required_unless_present = "kas", conflicts_with = "kas")]
     kas_privkey: Vec<PathBuf>,
+    #[command(flatten)]
+    online: super::online::KasArgs,
     /// Verification key for an RS256/ES256-signed assertion, as `ID=PUBLIC_KEY.pem`; repeatable
     #[arg(long = "assertion-key")]
     assertion_keys: Vec<String>,
@@ -197,6 +202,9 @@ pub fn run_encrypt(args: EncryptArgs) -> Result<ExitCode> {
         );
     }
     let mut kas = Vec::new();
+    if let Some(url) = &args.online.kas {
+        kas.push(super::online::kas_target(&args.online, url)?);
+    }
     for (url, path) in args.kas_url.iter().zip(&args.kas_pubkey) {
         let key = KasPublicKey::from_pem(&read_text(path, "KAS public key")?)
             .with_context(|| format!("KAS public key `{}`", path.display()))?;
@@ -274,7 +282,10 @@ pub fn run_decrypt(args: DecryptArgs) -> Result<ExitCode> {
     let file = File::open(&args.input).with_context(|| format!("cannot open `{}`", args.input.display()))?;
     let reader =
         TdfReader::open(file).map_err(ztdf_err).with_context(|| format!("`{}`", args.input.display()))?;
-    let unwrapped = reader.unwrap_payload_key(&keys).map_err(ztdf_err)?;
+    let unwrapped = match &args.online.kas {
+        Some(url) => super::online::unwrap_online(&args.online, url, &reader)?,
+        None => reader.unwrap_payload_key(&keys).map_err(ztdf_err)?,
+    };
     let mut decryptor = reader.decryptor(unwrapped.key, &options).map_err(ztdf_err)?;
     // Only now, with the key and every binding verified, is an output file created; a segment failing later
     // still leaves nothing behind (the temporary file is removed when dropped).

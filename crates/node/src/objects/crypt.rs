@@ -1,5 +1,5 @@
 //! The data path's crypto, on blocking threads: plaintext in → a ZTDF blob in the store (its own data key,
-//! wrapped to the domain key, the label bound as a `handling` assertion and as policy attributes); a blob → a
+//! wrapped to the node's current KAS key, the label bound as a `handling` assertion and as policy attributes); a blob → a
 //! verified plaintext reader that decrypts only the segments a range touches.
 //!
 //! INVARIANT: plaintext only ever exists in memory, one segment at a time; nothing here writes it to a file.
@@ -16,7 +16,7 @@ use redoubt_ztdf::{EncryptConfig, PlaintextReader, SystemRandomSource, TdfReader
 use s3s::crypto::{Checksum, Md5};
 use tokio::sync::mpsc;
 
-use crate::domain::DomainKey;
+use crate::keys::NodeKeys;
 
 /// Plaintext segment size of stored objects: a range read decrypts at most this much beyond what it asked.
 pub const SEGMENT_SIZE: u32 = 1024 * 1024;
@@ -61,27 +61,27 @@ pub enum SealError {
     Rejected(String),
 }
 
-fn encrypt_config(domain: &DomainKey, label: &Label, mime: Option<&str>) -> EncryptConfig {
-    EncryptConfig {
-        kas: vec![domain.target()],
+fn encrypt_config(keys: &NodeKeys, label: &Label, mime: Option<&str>) -> Result<EncryptConfig, String> {
+    Ok(EncryptConfig {
+        kas: vec![keys.target()?],
         segment_size: SEGMENT_SIZE,
         attributes: label_attributes(label, ATTRIBUTE_NAMESPACE),
         assertions: vec![label_assertion(label)],
         mime_type: mime.unwrap_or("application/octet-stream").to_owned(),
         threads: 1,
         ..EncryptConfig::default()
-    }
+    })
 }
 
 /// Encrypts what arrives on `rx` into a new blob. Blocking: run it on a blocking thread.
 pub fn seal(
     store: &Store,
-    domain: &DomainKey,
+    keys: &NodeKeys,
     label: &Label,
     mime: Option<&str>,
     mut rx: mpsc::Receiver<Chunk>,
 ) -> Result<Sealed, SealError> {
-    seal_with(store, domain, label, mime, |w, md5| {
+    seal_with(store, keys, label, mime, |w, md5| {
         loop {
             match rx.blocking_recv() {
                 Some(Chunk::Data(b)) => {
@@ -98,12 +98,12 @@ pub fn seal(
 /// Encrypts the plaintext read from `source` into a new blob (copy and multipart completion).
 pub fn seal_from(
     store: &Store,
-    domain: &DomainKey,
+    keys: &NodeKeys,
     label: &Label,
     mime: Option<&str>,
     source: &mut dyn Read,
 ) -> Result<Sealed, SealError> {
-    seal_with(store, domain, label, mime, |w, md5| {
+    seal_with(store, keys, label, mime, |w, md5| {
         let mut buf = vec![0u8; READ_CHUNK];
         let result = loop {
             let n = match source.read(&mut buf) {
@@ -124,7 +124,7 @@ pub fn seal_from(
 
 fn seal_with(
     store: &Store,
-    domain: &DomainKey,
+    keys: &NodeKeys,
     label: &Label,
     mime: Option<&str>,
     feed: impl FnOnce(&mut dyn Write, &mut Md5) -> Result<(), SealError>,
@@ -132,7 +132,7 @@ fn seal_with(
     let failed = |what: &str, e: &dyn std::fmt::Display| SealError::Failed(format!("{what}: {e}"));
     let blob = store.blob_writer().map_err(|e| failed("cannot create a blob", &e))?;
     let rng = SystemRandomSource::new();
-    let config = encrypt_config(domain, label, mime);
+    let config = encrypt_config(keys, label, mime).map_err(SealError::Failed)?;
     let mut writer = TdfWriter::new(BufWriter::with_capacity(256 * 1024, blob), config, &rng)
         .map_err(|e| failed("cannot start the container", &e))?;
     let mut md5 = Md5::new();
@@ -148,14 +148,12 @@ fn seal_with(
     })
 }
 
-/// Opens a stored object for reading: checks the container, unwraps its key with the domain key, verifies the
+/// Opens a stored object for reading: checks the container, unwraps its key through the key custody, verifies the
 /// manifest (policy binding, root signature, assertion bindings) before any plaintext is released.
-pub fn open(store: &Store, domain: &DomainKey, blob: &BlobId) -> Result<PlaintextReader<File>, String> {
+pub fn open(store: &Store, keys: &NodeKeys, blob: &BlobId) -> Result<PlaintextReader<File>, String> {
     let file = store.open_blob(blob).map_err(|e| e.to_string())?;
     let reader = TdfReader::open(file).map_err(|e| format!("stored container unreadable: {e}"))?;
-    let unwrapped = reader
-        .unwrap_payload_key(std::slice::from_ref(domain.private()))
-        .map_err(|e| format!("stored container key: {e}"))?;
+    let unwrapped = keys.unwrap_payload(&reader).map_err(|e| format!("stored container key: {e}"))?;
     let decryptor = reader
         .decryptor(unwrapped.key, &VerifyOptions::default())
         .map_err(|e| format!("stored container integrity: {e}"))?;
@@ -207,8 +205,8 @@ pub fn stream(
 pub struct Vault {
     /// The store.
     pub store: Arc<Store>,
-    /// The domain key.
-    pub domain: Arc<DomainKey>,
+    /// The KAS keys.
+    pub keys: Arc<NodeKeys>,
 }
 
 /// What a client-made ZTDF upload turned out to be.
@@ -227,12 +225,12 @@ pub struct ClientZtdf {
 }
 
 /// Stores a client-made ZTDF as uploaded, then checks it: the container and manifest parse (bounded), its key
-/// unwraps with the domain key (it was made for this node), the policy binding, root signature and assertion
+/// unwraps with this node's KAS keys (it was made for this node), the policy binding, root signature and assertion
 /// bindings verify, every segment verifies, and it carries a 4774 label in a `handling` assertion. Any failure
 /// discards the blob. Blocking.
 pub fn accept_client_ztdf(
     store: &Store,
-    domain: &DomainKey,
+    keys: &NodeKeys,
     mut rx: mpsc::Receiver<Chunk>,
 ) -> Result<ClientZtdf, SealError> {
     let failed = |what: &str, e: &dyn std::fmt::Display| SealError::Failed(format!("{what}: {e}"));
@@ -253,7 +251,7 @@ pub fn accept_client_ztdf(
     }
     let blob = out.into_inner().map_err(|e| failed("cannot write the blob", e.error()))?;
     let id = blob.finish().map_err(|e| failed("cannot make the blob durable", &e))?;
-    match check_client_ztdf(store, domain, &id) {
+    match check_client_ztdf(store, keys, &id) {
         Ok((plaintext_len, label)) => {
             Ok(ClientZtdf { blob: id, stored_size: size, plaintext_len, md5: md5.finalize(), label })
         }
@@ -264,7 +262,7 @@ pub fn accept_client_ztdf(
     }
 }
 
-fn check_client_ztdf(store: &Store, domain: &DomainKey, id: &BlobId) -> Result<(u64, Label), String> {
+fn check_client_ztdf(store: &Store, keys: &NodeKeys, id: &BlobId) -> Result<(u64, Label), String> {
     let file = store.open_blob(id).map_err(|e| e.to_string())?;
     let reader = TdfReader::open(file).map_err(|e| format!("not a readable ZTDF container: {e}"))?;
     let label = reader
@@ -275,8 +273,8 @@ fn check_client_ztdf(store: &Store, domain: &DomainKey, id: &BlobId) -> Result<(
         .find_map(|a| redoubt_ztdf::assertion::label::read_label(&a.statement).ok().flatten())
         .map(|(_, l)| l)
         .ok_or_else(|| "the container carries no STANAG 4774 label in a handling assertion".to_owned())?;
-    let unwrapped = reader.unwrap_payload_key(std::slice::from_ref(domain.private())).map_err(|e| {
-        format!("its key is not wrapped to this node's domain key (GET /admin/domain-key): {e}")
+    let unwrapped = keys.unwrap_payload(&reader).map_err(|e| {
+        format!("its key is not wrapped to this node's KAS key (GET /kas/v2/kas_public_key): {e}")
     })?;
     let mut decryptor =
         reader.decryptor(unwrapped.key, &VerifyOptions::default()).map_err(|e| format!("integrity: {e}"))?;

@@ -20,8 +20,8 @@ use redoubt_store::{Store, StoreError};
 use s3s::{S3Error, S3ErrorCode, s3_error};
 
 use crate::audit_sink::AuditSink;
-use crate::domain::DomainKey;
 use crate::identities::Principal;
+use crate::keys::NodeKeys;
 use crate::metrics::Metrics;
 
 /// Largest object accepted in one PUT or part (the S3 limit).
@@ -51,7 +51,7 @@ struct Inner {
     store: Arc<Store>,
     pdp: Arc<Pdp>,
     audit: AuditSink,
-    domain: Arc<DomainKey>,
+    keys: Arc<NodeKeys>,
     metrics: Arc<Metrics>,
 }
 
@@ -68,10 +68,10 @@ impl ObjectService {
         store: Arc<Store>,
         pdp: Arc<Pdp>,
         audit: AuditSink,
-        domain: Arc<DomainKey>,
+        keys: Arc<NodeKeys>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        ObjectService { inner: Arc::new(Inner { store, pdp, audit, domain, metrics }) }
+        ObjectService { inner: Arc::new(Inner { store, pdp, audit, keys, metrics }) }
     }
 
     fn store(&self) -> &Arc<Store> {
@@ -83,7 +83,7 @@ impl ObjectService {
     }
 
     fn vault(&self) -> crypt::Vault {
-        crypt::Vault { store: self.inner.store.clone(), domain: self.inner.domain.clone() }
+        crypt::Vault { store: self.inner.store.clone(), keys: self.inner.keys.clone() }
     }
 
     /// Decides one action, writes the audit record (allow or deny) and waits for it to be durable. A denial is

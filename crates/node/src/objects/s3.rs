@@ -203,7 +203,7 @@ impl ObjectService {
         let vault = self.vault();
         let l = label.label.clone();
         let job = tokio::task::spawn_blocking(move || {
-            crypt::seal(&vault.store, &vault.domain, &l, mime.as_deref(), rx)
+            crypt::seal(&vault.store, &vault.keys, &l, mime.as_deref(), rx)
         });
         let failure = pump(body, max, tx).await;
         let sealed = job.await.map_err(|_| S3Error::new(S3ErrorCode::InternalError))?;
@@ -228,7 +228,7 @@ impl ObjectService {
         let (tx, rx) = mpsc::channel(PIPE);
         let vault = self.vault();
         let job =
-            tokio::task::spawn_blocking(move || crypt::accept_client_ztdf(&vault.store, &vault.domain, rx));
+            tokio::task::spawn_blocking(move || crypt::accept_client_ztdf(&vault.store, &vault.keys, rx));
         let failure = pump(body, MAX_PUT_BYTES, tx).await;
         let accepted = job.await.map_err(|_| S3Error::new(S3ErrorCode::InternalError))?;
         if let Some(f) = failure {
@@ -328,7 +328,7 @@ impl ObjectService {
                 let _ = ready_tx.send(Ok(()));
                 crypt::stream(file, start, len, tx);
             } else {
-                match crypt::open(&vault.store, &vault.domain, &blob) {
+                match crypt::open(&vault.store, &vault.keys, &blob) {
                     Ok(reader) => {
                         let _ = ready_tx.send(Ok(()));
                         crypt::stream(reader, start, len, tx);
@@ -849,8 +849,8 @@ impl S3 for ObjectService {
         let vault = self.vault();
         let (blob, l, mime) = (src.blob.clone(), label.label.clone(), content_type.clone());
         let sealed = blocking(move || -> Result<Sealed, String> {
-            let mut reader = crypt::open(&vault.store, &vault.domain, &blob)?;
-            crypt::seal_from(&vault.store, &vault.domain, &l, mime.as_deref(), &mut reader)
+            let mut reader = crypt::open(&vault.store, &vault.keys, &blob)?;
+            crypt::seal_from(&vault.store, &vault.keys, &l, mime.as_deref(), &mut reader)
                 .map_err(|e| e.to_string())
         })
         .await?
@@ -1147,13 +1147,13 @@ impl S3 for ObjectService {
         let sealed = blocking(move || -> Result<Sealed, String> {
             let mut readers = Vec::with_capacity(blobs.len());
             for b in &blobs {
-                readers.push(crypt::open(&vault.store, &vault.domain, b)?);
+                readers.push(crypt::open(&vault.store, &vault.keys, b)?);
             }
             let mut chain: Box<dyn std::io::Read> = Box::new(std::io::empty());
             for r in readers {
                 chain = Box::new(std::io::Read::chain(chain, r));
             }
-            crypt::seal_from(&vault.store, &vault.domain, &l, mime.as_deref(), &mut chain)
+            crypt::seal_from(&vault.store, &vault.keys, &l, mime.as_deref(), &mut chain)
                 .map_err(|e| e.to_string())
         })
         .await?
