@@ -349,7 +349,8 @@ fn find_slot(ctx: &Pkcs11, label: &str) -> Result<Slot, CustodyError> {
     let slots = ctx.get_slots_with_token().map_err(p11("list slots"))?;
     let mut seen = Vec::new();
     for slot in slots {
-        let info = ctx.get_token_info(slot).map_err(p11("read token info"))?;
+        // A token removed meanwhile (or one that fails) is not the one asked for: skip it.
+        let Ok(info) = ctx.get_token_info(slot) else { continue };
         let name = info.label().trim_end_matches([' ', '\0']).to_owned();
         if name == label {
             return Ok(slot);
