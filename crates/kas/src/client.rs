@@ -262,8 +262,16 @@ impl SigningKey {
 /// [`KasError::Crypto`] when signing fails.
 pub fn sign_request_token(body_json: &str, signer: &SigningKey, iat: i64) -> Result<String, KasError> {
     let header = json!({ "alg": signer.alg(), "typ": "JWT" });
-    let claims =
-        json!({ "requestBody": body_json, "iat": iat, "exp": iat.saturating_add(DEFAULT_MAX_AGE_SECS) });
+    // A random `jti` makes every token distinct, so two requests with the same body in the same second are not
+    // taken for a replay (the KAS remembers the digest of header and claims).
+    let mut jti = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut jti).map_err(|_| KasError::Crypto { what: "random source" })?;
+    let claims = json!({
+        "requestBody": body_json,
+        "iat": iat,
+        "exp": iat.saturating_add(DEFAULT_MAX_AGE_SECS),
+        "jti": hex::encode(jti),
+    });
     let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
     let signature = signer.sign(input.as_bytes())?;
     Ok(format!("{input}.{}", b64(&signature)))

@@ -1,0 +1,192 @@
+//! KAS rewrap benchmark: the node's `POST /kas/v2/rewrap` at 32 concurrent clients, for an EC P-256 and an
+//! RSA-2048 KAS key, against the raw cost of the same operations measured in the same run (one unwrap through the
+//! file key custody plus one rewrap to an EC P-256 client session key, in process, no I/O).
+//!
+//! Each client thread holds one HTTPS (mutual TLS) connection and sends requests back to back; every request has
+//! its own signed request token (ES256 with the identity's key) and one key access object, and every released
+//! share is opened and checked. The client runs on the same two cores as the node: its signing, ECDH and TLS
+//! work is counted against the service. Timings are printed, never asserted.
+//!
+//! Run: `cargo bench -p redoubt-cli --bench kas` (`-- --quick` for a quarter of the requests).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::indexing_slicing,
+    reason = "a benchmark program fails loudly"
+)]
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use redoubt_custody::{Algorithm, FileCustody, Kek, KeyCustody};
+use redoubt_kas::{
+    ClientKey, ClientKeyKind, ClientSession, KaoRequest, PolicyRef, PolicyRequest, RequestBody,
+    RewrapResponse, Rewrapper, SigningKey,
+};
+use redoubt_testkit::{Credential, TestNode, redoubt_command};
+use redoubt_ztdf::{KasTarget, KeyShare, SystemRandomSource, TdfReader};
+
+const CLIENTS: usize = 32;
+const LABEL: &str = r#"<originatorConfidentialityLabel xmlns="urn:nato:stanag:4774:confidentialitymetadatalabel:1:0" ReviewDateTime="2030-01-01T00:00:00Z"><ConfidentialityInformation><PolicyIdentifier URI="urn:oid:1.3.26.1.3.1">NATO</PolicyIdentifier><Classification>CONFIDENTIAL</Classification><Category TagName="Releasable To" Type="PERMISSIVE" URI="urn:oid:1.3.26.1.4.2"><GenericValue>FRA</GenericValue></Category></ConfidentialityInformation><CreationDateTime>2025-01-01T09:00:00Z</CreationDateTime></originatorConfidentialityLabel>"#;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// The raw cost of one rewrap's crypto: custody unwrap + rewrap to a fresh EC session, per operation.
+fn raw_cost(alg: Algorithm, n: usize) -> (Duration, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let (custody, _) = FileCustody::open(dir.path(), Kek::from_bytes([7u8; 32])).unwrap();
+    custody.ensure_defaults(0).unwrap();
+    let info = custody.current(alg).unwrap();
+    let (key, _) = custody.public_key(&info.kid).unwrap();
+    let rng = SystemRandomSource::new();
+    let share = KeyShare::random(&rng).unwrap();
+    let target =
+        KasTarget { url: "https://kas.bench/kas".into(), key, kid: Some(info.kid.clone()), sid: None };
+    let kao = redoubt_ztdf::wrap_key_access(&share, &target, None, "cG9saWN5", None, &rng).unwrap();
+    let session = ClientSession::generate(ClientKeyKind::EcP256, &rng).unwrap();
+    let client_key = ClientKey::from_pem(&session.public_pem()).unwrap();
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let s = custody.unwrap(&info.kid, &kao).unwrap();
+        let rewrapper = Rewrapper::new(&client_key, &rng).unwrap();
+        std::hint::black_box(rewrapper.rewrap(&s).unwrap());
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let mean = times.iter().sum::<Duration>() / n as u32;
+    (percentile(&times, 0.5), mean)
+}
+
+struct Service {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn service(node: &TestNode, ids: &Path, tdf: &Path, clients: usize, per_client: usize) -> Service {
+    let reader = TdfReader::open(std::fs::File::open(tdf).unwrap()).unwrap();
+    let ei = reader.manifest().encryption_information.clone();
+    let policy = reader.policy().unwrap();
+    let key_pem = std::fs::read_to_string(ids.join("alice.key")).unwrap();
+    let url = format!("{}/kas/v2/rewrap", node.url);
+    let barrier = Arc::new(Barrier::new(clients + 1));
+    let mut handles = Vec::new();
+    for _ in 0..clients {
+        let client =
+            node.client(&Credential::Files { cert: ids.join("alice.pem"), key: ids.join("alice.key") });
+        let (ei, policy, key_pem, url, barrier) =
+            (ei.clone(), policy.clone(), key_pem.clone(), url.clone(), barrier.clone());
+        handles.push(std::thread::spawn(move || {
+            let signer = SigningKey::from_pkcs8_pem(&key_pem).unwrap();
+            let rng = SystemRandomSource::new();
+            let session = ClientSession::generate(ClientKeyKind::EcP256, &rng).unwrap();
+            let body = RequestBody {
+                client_public_key: session.public_pem(),
+                requests: vec![PolicyRequest {
+                    policy: PolicyRef { id: policy.uuid.clone(), body: ei.policy.clone() },
+                    key_access_objects: vec![KaoRequest {
+                        id: "kao-0".into(),
+                        key_access_object: ei.key_access[0].clone(),
+                    }],
+                    algorithm: None,
+                }],
+            }
+            .to_json()
+            .unwrap();
+            let mut times = Vec::with_capacity(per_client);
+            barrier.wait();
+            for _ in 0..per_client {
+                let t = Instant::now();
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let token = redoubt_kas::sign_request_token(&body, &signer, now).unwrap();
+                let resp =
+                    client.post(&url).json(&serde_json::json!({"signedRequestToken": token})).send().unwrap();
+                assert_eq!(resp.status(), 200);
+                let parsed = RewrapResponse::parse(&resp.text().unwrap()).unwrap();
+                let results = session.open_results(&parsed);
+                assert!(results[0].share.is_ok(), "a rewrap was refused");
+                times.push(t.elapsed());
+            }
+            times
+        }));
+    }
+    barrier.wait();
+    let started = Instant::now();
+    let mut all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let wall = started.elapsed();
+    all.sort();
+    Service {
+        rps: all.len() as f64 / wall.as_secs_f64(),
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let per_client = if quick { 25 } else { 100 };
+    let raw_n = if quick { 500 } else { 2000 };
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start_in(&dir.path().join("data"), &[]).unwrap();
+    let ids = dir.path().join("ids");
+    std::fs::create_dir(&ids).unwrap();
+    node.create_identity(&ids, "alice", "reader", "SECRET", "FRA");
+    let (plain, label) = (dir.path().join("plain"), dir.path().join("label.xml"));
+    std::fs::write(&plain, b"benchmark").unwrap();
+    std::fs::write(&label, LABEL).unwrap();
+    println!(
+        "KAS rewrap, {CLIENTS} concurrent clients x {per_client} requests, mutual TLS, 1 key access object each"
+    );
+    println!(
+        "{:<14} {:>9} {:>10} {:>10} {:>12} {:>12} {:>11} {:>11}",
+        "key", "req/s", "p50 µs", "p99 µs", "raw p50 µs", "1-client p50", "p50/raw(1)", "cost/raw"
+    );
+    for (alg, name) in [(Algorithm::EcP256, "ec:secp256r1"), (Algorithm::Rsa2048, "rsa:2048")] {
+        let tdf = dir.path().join(format!("{}.tdf", name.replace(':', "-")));
+        let out = redoubt_command()
+            .args(["encrypt", "--kas", &format!("{}/kas", node.url), "--kas-algorithm", name, "--ca"])
+            .arg(node.pki("ca.pem"))
+            .arg("--cert")
+            .arg(ids.join("alice.pem"))
+            .arg("--key")
+            .arg(ids.join("alice.key"))
+            .arg("--label")
+            .arg(&label)
+            .arg(&plain)
+            .arg(&tdf)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let (raw_p50, raw_mean) = raw_cost(alg, raw_n);
+        let single = service(&node, &ids, &tdf, 1, per_client);
+        let loaded = service(&node, &ids, &tdf, CLIENTS, per_client);
+        // With both cores busy, each request costs 2 / rps core-seconds (client work included).
+        let cost = Duration::from_secs_f64(2.0 / loaded.rps);
+        println!(
+            "{:<14} {:>9.0} {:>10.0} {:>10.0} {:>12.0} {:>12.0} {:>11.2} {:>11.2}",
+            name,
+            loaded.rps,
+            us(loaded.p50),
+            us(loaded.p99),
+            us(raw_p50),
+            us(single.p50),
+            us(single.p50) / us(raw_p50),
+            us(cost) / us(raw_mean),
+        );
+    }
+    println!(
+        "p50/raw(1): one client's p50 latency over the raw unwrap+rewrap p50; cost/raw: core time per request at 32 \
+         clients (2 cores / req/s, client included) over the raw mean"
+    );
+}
