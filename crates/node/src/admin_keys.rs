@@ -255,12 +255,12 @@ async fn approve_shred(
 }
 
 /// The stored objects this destruction made unreadable: some split of their key has every key access object
-/// addressed to this node under a destroyed version, one of them `kid`.
+/// under a destroyed version, one of them `kid` (stored objects are this node's, whatever URL they name).
 fn unreadable_objects(store: &Store, keys: &NodeKeys, kid: &str) -> Vec<(String, String)> {
     let dead: Vec<String> =
         keys.custody().list().into_iter().filter(|k| k.state == KeyState::Shredded).map(|k| k.kid).collect();
     let is_dead = |k: &redoubt_ztdf::manifest::KeyAccessObject| {
-        keys.is_ours(&k.url) && k.kid.as_deref().is_some_and(|id| dead.iter().any(|d| d == id))
+        k.kid.as_deref().is_some_and(|id| dead.iter().any(|d| d == id))
     };
     let mut out = Vec::new();
     let Ok(buckets) = store.list_buckets() else { return out };

@@ -122,16 +122,13 @@ impl NodeKeys {
     }
 
     /// Recovers a stored object's payload key through the custody (policy bindings verified by the reader).
+    /// The key access objects' URLs are not checked: a stored object is this node's whatever URL it was made
+    /// under (the node's port or name may have changed since), and only this node's keys can unwrap it anyway.
     pub fn unwrap_payload<R: std::io::Read + std::io::Seek>(
         &self,
         reader: &TdfReader<R>,
     ) -> Result<Unwrapped, redoubt_ztdf::Error> {
-        reader.unwrap_payload_key_with("this node's KAS keys do not unwrap", |_, kao| {
-            if !self.is_ours(&kao.url) {
-                return None;
-            }
-            self.unwrap(kao).ok()
-        })
+        reader.unwrap_payload_key_with("this node's KAS keys do not unwrap", |_, kao| self.unwrap(kao).ok())
     }
 
     /// True when a key access object's URL names this node's KAS.

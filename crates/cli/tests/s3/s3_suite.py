@@ -574,7 +574,7 @@ def test_client_ztdf():
     open(f"{tmp}/in.bin", "wb").write(plain)
 
     def encrypt(pub, out, with_label=True):
-        args = [ENV["bin"], "encrypt", "--kas-url", "https://node/kas", "--kas-pubkey", pub, "--segment-size", "65536"]
+        args = [ENV["bin"], "encrypt", "--kas-url", f"{ENV['endpoint']}/kas", "--kas-pubkey", pub, "--segment-size", "65536"]
         if with_label:
             args += ["--label", f"{tmp}/label.xml"]
         subprocess.run(args + [f"{tmp}/in.bin", out], check=True, capture_output=True)
@@ -590,9 +590,10 @@ def test_client_ztdf():
     expect(got == tdf, "it is stored opaque: GET returns the container byte for byte")
     expect("CONFIDENTIAL" in g["Metadata"]["redoubt-marking"], "under the label it carries")
     open(f"{tmp}/back.tdf", "wb").write(got)
-    key = os.path.join(ENV["data_dir"], "keys", "domain.key")
-    subprocess.run([ENV["bin"], "decrypt", "--kas-privkey", key, f"{tmp}/back.tdf", f"{tmp}/back.bin"], check=True, capture_output=True)
-    expect(open(f"{tmp}/back.bin", "rb").read() == plain, "and it decrypts with the domain key to the client's plaintext")
+    subprocess.run([ENV["bin"], "decrypt", "--kas", f"{ENV['endpoint']}/kas", "--ca", ENV["ca"],
+                    "--cert", ident["certificate"], "--key", ident["private_key"],
+                    f"{tmp}/back.tdf", f"{tmp}/back.bin"], check=True, capture_output=True)
+    expect(open(f"{tmp}/back.bin", "rb").read() == plain, "and it decrypts through the node's KAS to the client's plaintext")
     c, _, _ = code_of(lambda: client("reader_usa").get_object(Bucket="clientside", Key="ok.tdf"))
     expect(c == "AccessDenied", "its label is enforced like any object's")
     bad = bytearray(tdf)
@@ -606,7 +607,7 @@ def test_client_ztdf():
     open(f"{tmp}/other.pub", "wb").write(other)
     foreign = encrypt(f"{tmp}/other.pub", f"{tmp}/foreign.tdf")
     c, status, msg = code_of(lambda: w.put_object(Bucket="clientside", Key="foreign.tdf", Body=foreign))
-    expect(status == 400 and "domain key" in msg, f"a container for another key is refused: {msg[:100]}")
+    expect(status == 400 and "KAS key" in msg, f"a container for another key is refused: {msg[:100]}")
     unlabelled = encrypt(f"{tmp}/domain.pub", f"{tmp}/nolabel.tdf", with_label=False)
     c, status, msg = code_of(lambda: w.put_object(Bucket="clientside", Key="nolabel.tdf", Body=unlabelled))
     expect(status == 400 and "label" in msg, f"a container without a label is refused: {msg[:100]}")
