@@ -168,6 +168,25 @@ pub(crate) fn active<'a>(keys: &'a [KeyInfo], kid: &str) -> Result<&'a KeyInfo, 
     }
 }
 
+/// The keyring with `kid` marked shredded at `now_unix`, and its new record; both backends record this before
+/// they destroy anything.
+pub(crate) fn mark_shredded(
+    keys: &[KeyInfo],
+    kid: &str,
+    now_unix: i64,
+) -> Result<(Vec<KeyInfo>, KeyInfo), CustodyError> {
+    active(keys, kid)?;
+    let mut keys = keys.to_vec();
+    let mut shredded = None;
+    for k in keys.iter_mut().filter(|k| k.kid == kid) {
+        k.state = KeyState::Shredded;
+        k.shredded_unix = Some(now_unix);
+        shredded = Some(k.clone());
+    }
+    let shredded = shredded.ok_or_else(|| CustodyError::UnknownKid(kid.to_owned()))?;
+    Ok((keys, shredded))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -311,15 +311,7 @@ impl KeyCustody for Pkcs11Custody {
 
     fn shred(&self, kid: &str, now_unix: i64) -> Result<KeyInfo, CustodyError> {
         let _w = self.writer();
-        let mut keys = self.read().keys.clone();
-        algorithm::active(&keys, kid)?;
-        let mut shredded = None;
-        for k in keys.iter_mut().filter(|k| k.kid == kid) {
-            k.state = KeyState::Shredded;
-            k.shredded_unix = Some(now_unix);
-            shredded = Some(k.clone());
-        }
-        let shredded = shredded.ok_or_else(|| CustodyError::UnknownKid(kid.to_owned()))?;
+        let (keys, shredded) = algorithm::mark_shredded(&self.read().keys, kid, now_unix)?;
         // INVARIANT: recorded first, destroyed second: a crash in between is finished at the next open.
         self.save(&keys)?;
         {
