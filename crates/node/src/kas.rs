@@ -46,6 +46,8 @@ use crate::objects::random_id;
 
 /// Largest rewrap request body.
 const MAX_REWRAP_BODY: usize = 2 * 1024 * 1024;
+/// Requests with at most this many key access objects are decided on the async worker, without a thread hop.
+const INLINE_KAOS: usize = 2;
 /// The pseudo-bucket rewrap decisions are made on (reserved: no S3 bucket can take the name).
 pub const KAS_BUCKET: &str = "kas";
 
@@ -187,31 +189,49 @@ async fn rewrap(
             return error(status, &e.to_string());
         }
     };
-    // Unwrap and decide on a blocking thread (RSA unwraps cost about a millisecond each).
-    let work_state = state.clone();
-    let principal = caller.principal.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || decide_all(&work_state, &principal, &request, &client_key, now))
-            .await;
+    // A request of a few key access objects is decided in place: its crypto (well under a millisecond for EC,
+    // about 0.3 ms per RSA unwrap) costs less than handing it to a blocking thread and back. A bulk request goes to
+    // a blocking thread so that it cannot hold an async worker for long.
+    let kaos: usize = request.requests.iter().map(|r| r.key_access_objects.len()).sum();
+    let outcome = if kaos <= INLINE_KAOS {
+        decide_all(&state, &caller.principal, &request, &client_key, now)
+    } else {
+        let work_state = state.clone();
+        let principal = caller.principal.clone();
+        match tokio::task::spawn_blocking(move || {
+            decide_all(&work_state, &principal, &request, &client_key, now)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err("the rewrap task failed".to_owned()),
+        }
+    };
     let outcome = match outcome {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e),
-        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "the rewrap task failed"),
+        Ok(o) => o,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e),
     };
     // INVARIANT: every result is durable in the audit before any wrapped key is sent.
-    for r in &outcome.audit {
-        let entry = caller.entry(
-            "kas:Rewrap",
-            Some(&r.policy_id),
-            r.label.as_ref().map(|(l, m)| (l, m.as_str())),
-            r.permit,
-            r.reasons.clone(),
-            r.policy_ids.clone(),
-        );
-        if state.audit.record(entry).await.is_err() {
-            return unavailable();
-        }
-        state.metrics.observe_decision(r.permit);
+    let permits: Vec<bool> = outcome.audit.iter().map(|r| r.permit).collect();
+    let entries = outcome
+        .audit
+        .into_iter()
+        .map(|r| {
+            caller.entry(
+                "kas:Rewrap",
+                Some(&r.policy_id),
+                r.label.as_ref().map(|(l, m)| (l, m.as_str())),
+                r.permit,
+                r.reasons,
+                r.policy_ids,
+            )
+        })
+        .collect();
+    if state.audit.record_all(entries).await.is_err() {
+        return unavailable();
+    }
+    for permit in permits {
+        state.metrics.observe_decision(permit);
     }
     json_text(outcome.response)
 }
