@@ -44,6 +44,8 @@ enum Command {
     Decrypt(cmd::ztdf::DecryptArgs),
     /// Describe a ZTDF container (manifest, keys, policy, label, structure) without decrypting it
     Inspect(cmd::ztdf::InspectArgs),
+    /// Fetch an object's ZTDF container from a node and decrypt it here, the key released by the node's KAS
+    Get(cmd::get::GetArgs),
     /// Audit trail: verify the hash chain and signatures, query records
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Encrypt(args) => cmd::ztdf::run_encrypt(args),
         Command::Decrypt(args) => cmd::ztdf::run_decrypt(args),
         Command::Inspect(args) => cmd::ztdf::run_inspect(args),
+        Command::Get(args) => cmd::get::run(args),
         Command::Audit(cmd) => cmd::audit::run(cmd),
         Command::Identity(cmd) => cmd::identity::run(cmd),
         Command::Key(cmd) => cmd::key::run(cmd),

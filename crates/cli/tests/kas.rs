@@ -417,6 +417,108 @@ fn rotation_and_two_person_shredding() {
     assert_eq!(p1["state"], "shredded");
 }
 
+/// `redoubt get`: the node hands over the stored container after its GET decision, the KAS releases the key after
+/// its own; both are audited, an uncleared identity gets nothing, and the container kept travels with its protection.
+#[test]
+fn get_reads_a_stored_object_through_the_kas() {
+    let env = Env::start();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let wendy = env.client("wendy");
+    let compact = redoubt_label::Label::from_xml(CONFIDENTIAL_FRA.as_bytes(), redoubt_label::Mode::Strict)
+        .unwrap()
+        .to_compact_json()
+        .unwrap();
+    assert!(wendy.put(format!("{}/ops", env.node.url)).send().unwrap().status().is_success());
+    let put = wendy
+        .put(format!("{}/ops/reports/day%201.bin", env.node.url))
+        .header("x-amz-meta-redoubt-label", &compact)
+        .body(data.clone())
+        .send()
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.text().unwrap());
+
+    let get = |who: &str, extra: &[&str], out: &Path| {
+        let ids = env.path("ids");
+        redoubt_command()
+            .arg("get")
+            .args(["--url", &env.node.url, "--data-dir"])
+            .arg(&env.node.data_dir)
+            .arg("--ca")
+            .arg(env.node.pki("ca.pem"))
+            .arg("--cert")
+            .arg(ids.join(format!("{who}.pem")))
+            .arg("--key")
+            .arg(ids.join(format!("{who}.key")))
+            .args(extra)
+            .arg("ops/reports/day 1.bin")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let (out, kept) = (env.path("got.bin"), env.path("kept.tdf"));
+    let o = get("alice", &["--keep-container", kept.to_str().unwrap()], &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), data, "what `get` wrote is the object");
+    // The container kept is protected: it names this KAS and opens only through it.
+    let kao = TdfReader::open(std::fs::File::open(&kept).unwrap())
+        .unwrap()
+        .manifest()
+        .encryption_information
+        .key_access[0]
+        .clone();
+    assert!(kao.url.ends_with(&format!(":{}/kas", env.node.addr.port())), "{}", kao.url);
+    let o = env.decrypt("alice", &kept, &env.path("again.bin"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(env.path("again.bin")).unwrap(), data);
+    let o = env.decrypt("bob", &kept, &env.path("stolen.bin"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!env.path("stolen.bin").exists());
+
+    // An uncleared identity is refused by the node before any container leaves, and nothing is written.
+    let refused = env.path("refused.bin");
+    let o = get("bob", &[], &refused);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("AccessDenied"), "{}", stderr(&o));
+    assert!(!refused.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+    // A missing object is a negative answer too; a bad value of the header is a usage error of the request.
+    let o = redoubt_command()
+        .arg("get")
+        .args(["--url", &env.node.url, "--data-dir"])
+        .arg(&env.node.data_dir)
+        .args(["ops/no-such-key", env.path("none2.bin").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let bad = wendy
+        .get(format!("{}/ops/reports/day%201.bin", env.node.url))
+        .header("x-redoubt-ztdf", "plaintext")
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // Both decisions are in the audit: the GET of the container and the rewrap, for alice; the refused GET for bob.
+    let out = redoubt_command()
+        .args(["audit", "query", "--json", "--action", "s3:GetObject", "--data-dir"])
+        .arg(&env.node.data_dir)
+        .output()
+        .unwrap();
+    let gets: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["entry"].clone())
+        .collect();
+    assert!(gets.iter().any(|e| e["who"]["name"] == "alice" && e["decision"] == "allow"), "{gets:?}");
+    assert!(gets.iter().any(|e| e["who"]["name"] == "bob" && e["decision"] == "deny"), "{gets:?}");
+    let rewraps = env.kas_audit();
+    assert!(rewraps.iter().any(|e| e["who"]["name"] == "alice" && e["decision"] == "allow"), "{rewraps:?}");
+}
+
 /// A SoftHSM2 token in its own folder: the node sees it through SOFTHSM2_CONF.
 fn softhsm_token(dir: &Path) -> PathBuf {
     let tokens = dir.join("tokens");

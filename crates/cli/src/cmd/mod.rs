@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod config;
 pub mod fmv;
+pub mod get;
 pub mod identity;
 pub mod key;
 pub mod label;

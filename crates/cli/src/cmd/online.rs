@@ -76,7 +76,16 @@ pub fn unwrap_online<R: std::io::Read + std::io::Seek>(
     reader: &TdfReader<R>,
 ) -> Result<Unwrapped> {
     let url = url.trim_end_matches('/');
-    let client = args.client(url)?;
+    unwrap_through(&args.client(url)?, url, reader)
+}
+
+/// [`unwrap_online`] over a connection already made: `client`'s identity signs the request token.
+pub fn unwrap_through<R: std::io::Read + std::io::Seek>(
+    client: &NodeClient,
+    url: &str,
+    reader: &TdfReader<R>,
+) -> Result<Unwrapped> {
+    let url = url.trim_end_matches('/');
     let ei = &reader.manifest().encryption_information;
     let policy = reader.policy().map_err(|e| anyhow!("{e}"))?;
     let session = ClientSession::generate(ClientKeyKind::EcP256, &SystemRandomSource::new())

@@ -169,12 +169,12 @@ pub(crate) fn read_label(path: &Path) -> Result<Label> {
 }
 
 /// Maps a library error: integrity and key-access failures are negative answers (exit 1).
-fn ztdf_err(e: redoubt_ztdf::Error) -> anyhow::Error {
+pub(crate) fn ztdf_err(e: redoubt_ztdf::Error) -> anyhow::Error {
     if e.is_integrity_or_access() { Negative(e.to_string()).into() } else { anyhow!(e) }
 }
 
 /// A temporary file beside `output`, persisted over it only by `commit`.
-fn temp_beside(output: &Path) -> Result<tempfile::NamedTempFile> {
+pub(crate) fn temp_beside(output: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -186,7 +186,7 @@ fn temp_beside(output: &Path) -> Result<tempfile::NamedTempFile> {
         .with_context(|| format!("cannot create a file in `{}`", dir.display()))
 }
 
-fn commit(tmp: tempfile::NamedTempFile, output: &Path) -> Result<()> {
+pub(crate) fn commit(tmp: tempfile::NamedTempFile, output: &Path) -> Result<()> {
     tmp.as_file().sync_all().context("cannot flush the output")?;
     tmp.persist(output).map_err(|e| anyhow!("cannot write `{}`: {}", output.display(), e.error))?;
     Ok(())

@@ -310,11 +310,18 @@ impl ObjectService {
     }
 
     /// Decrypted plaintext of a stored object, as a response body.
-    async fn plaintext_body(&self, meta: &ObjectMeta, start: u64, len: u64) -> S3Result<StreamingBlob> {
+    /// The body of a GET: the plaintext of a stored object, or (`raw`) the stored container's own bytes.
+    async fn object_body(
+        &self,
+        meta: &ObjectMeta,
+        raw: bool,
+        start: u64,
+        len: u64,
+    ) -> S3Result<StreamingBlob> {
         let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
         let vault = self.vault();
         let blob = meta.blob.clone();
-        let client = meta.client_ztdf;
+        let client = raw;
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
         tokio::task::spawn_blocking(move || {
             if client {
@@ -562,6 +569,17 @@ impl S3 for ObjectService {
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let caller = caller(&req)?;
+        // `x-redoubt-ztdf: container` asks for the stored ZTDF container itself (`redoubt get`): the same decision
+        // and audit as a GET, but the payload key stays wrapped, to be released by the KAS's own decision.
+        let container = match req.headers.get(CLIENT_ZTDF_HEADER).map(|v| v.as_bytes()) {
+            None => false,
+            Some(b"container") => true,
+            Some(_) => {
+                return Err(invalid(format!(
+                    "{CLIENT_ZTDF_HEADER} on a GET takes one value: `container` (the stored ZTDF itself)"
+                )));
+            }
+        };
         let input = req.input;
         let meta = self.decided(&caller, "s3:GetObject", Action::Read, &input.bucket, &input.key).await?;
         check_conditions(
@@ -571,7 +589,8 @@ impl S3 for ObjectService {
             input.if_modified_since.as_ref(),
             input.if_unmodified_since.as_ref(),
         )?;
-        let full = if meta.client_ztdf { meta.stored_size } else { meta.size };
+        let raw = container || meta.client_ztdf;
+        let full = if raw { meta.stored_size } else { meta.size };
         let (start, len, content_range) = match &input.range {
             None => (0, full, None),
             Some(r) => {
@@ -582,14 +601,20 @@ impl S3 for ObjectService {
                 (range.start, len, Some(format!("bytes {}-{}/{full}", range.start, range.end - 1)))
             }
         };
-        let body = self.plaintext_body(&meta, start, len).await?;
+        let body = self.object_body(&meta, raw, start, len).await?;
+        // The ETag and content type describe the plaintext; the container of a node-encrypted object is other bytes.
+        let wrapped = container && !meta.client_ztdf;
         Ok(S3Response::new(GetObjectOutput {
             body: Some(body),
             content_length: Some(i64::try_from(len).unwrap_or(i64::MAX)),
             content_range,
             accept_ranges: Some("bytes".to_owned()),
-            content_type: meta.content_type.clone(),
-            e_tag: Some(etag(&meta.etag)),
+            content_type: if wrapped {
+                Some("application/zip".to_owned())
+            } else {
+                meta.content_type.clone()
+            },
+            e_tag: (!wrapped).then(|| etag(&meta.etag)),
             last_modified: Some(timestamp(meta.last_modified_unix_ms)),
             metadata: Some(shown_metadata(&meta)),
             parts_count: (meta.parts > 0).then(|| i32::try_from(meta.parts).unwrap_or(i32::MAX)),
