@@ -684,6 +684,24 @@ mod tests {
     }
 
     #[test]
+    fn fmv_streams_come_from_the_file_and_show_round_trips() {
+        let c = load_text(
+            "[[fmv.streams]]\nid = \"uav1\"\nlisten = \"udp://127.0.0.1:5000\"\nclassification = \"SECRET\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.fmv_streams.len(), 1);
+        let mut back = Config::default();
+        back.apply_toml(Path::new("/abs/redoubt.toml"), &c.to_toml()).unwrap();
+        assert_eq!(back.fmv_streams, c.fmv_streams);
+        let err = load_text(
+            "[[fmv.streams]]\nid = \"a\"\nlisten = \"udp://10.1.1.1:5000\"\nclassification = \"S\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 1") && err.contains("not a loopback address"), "{err}");
+    }
+
+    #[test]
     fn show_round_trips_through_the_parser() {
         let c = Config { hostnames: vec!["x.example".into()], ..Config::default() };
         let text = c.to_toml();

@@ -127,3 +127,54 @@ pub fn apply_security(current: &StreamLabel, set: &SecuritySet, spif: &Spif) -> 
         quarantined: None,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use redoubt_fmv::st0102::Classification;
+
+    use super::*;
+
+    fn spif() -> Spif {
+        crate::default_pdp().unwrap().spif().clone()
+    }
+
+    #[test]
+    fn configured_labels_are_checked_against_the_spif() {
+        let spif = spif();
+        let l = configured(&LabelSource::Classification("confidential".into()), &spif).unwrap();
+        assert_eq!(l.marking, "NATO CONFIDENTIAL");
+        assert!(!l.flagged());
+        let e = configured(&LabelSource::Classification("VERY SECRET".into()), &spif).unwrap_err();
+        assert!(e.contains("`VERY SECRET` is not one of"), "{e}");
+        let e = configured(&LabelSource::File("/nonexistent/label.xml".into()), &spif).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn the_stream_metadata_raises_never_lowers_and_quarantines_what_it_cannot_map() {
+        let spif = spif();
+        let low = configured(&LabelSource::Classification("UNCLASSIFIED".into()), &spif).unwrap();
+        let confidential = SecuritySet::new(Classification::Confidential, 7, "//NATO", 12);
+        let LabelChange::Raised(raised) = apply_security(&low, &confidential, &spif) else {
+            panic!("not raised")
+        };
+        assert_eq!(raised.marking, "NATO CONFIDENTIAL");
+        assert_eq!(raised.configured_marking, "NATO UNCLASSIFIED");
+        assert!(raised.raised && raised.flagged());
+        // The same claim again changes nothing.
+        assert!(matches!(apply_security(&raised, &confidential, &spif), LabelChange::Same));
+        // A lower claim never lowers the label.
+        let unclassified = SecuritySet::new(Classification::Unclassified, 7, "//NATO", 12);
+        let LabelChange::Noted(noted) = apply_security(&raised, &unclassified, &spif) else {
+            panic!("not noted")
+        };
+        assert_eq!(noted.marking, "NATO CONFIDENTIAL");
+        assert_eq!(noted.klv_marking.as_deref(), Some("NATO UNCLASSIFIED"));
+        // No classification: fail closed.
+        let LabelChange::Quarantined(q) = apply_security(&low, &SecuritySet::default(), &spif) else {
+            panic!("not quarantined")
+        };
+        assert!(q.quarantined.is_some() && q.flagged());
+        assert!(matches!(apply_security(&q, &confidential, &spif), LabelChange::Same));
+    }
+}

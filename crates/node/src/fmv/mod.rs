@@ -55,8 +55,11 @@ pub struct FmvState {
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Controls of the live UDP subscribers, by stream and subscriber id, with their owner's fingerprint.
-    controls: Mutex<BTreeMap<(String, u64), (Arc<str>, Arc<subscriber::Control>)>>,
+    controls: Mutex<BTreeMap<(String, u64), Owned>>,
 }
+
+/// A UDP subscriber's controls and its owner's certificate fingerprint.
+type Owned = (Arc<str>, Arc<subscriber::Control>);
 
 /// Why the streams could not start.
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,7 @@ pub struct Filtered {
 pub fn filter_datagram(datagram: Bytes) -> Filtered {
     let len = datagram.len();
     let good = |chunk: &[u8]| chunk.len() == PACKET_SIZE && chunk.first() == Some(&SYNC_BYTE);
-    if len > 0 && len % PACKET_SIZE == 0 && datagram.chunks(PACKET_SIZE).all(good) {
+    if len > 0 && len.is_multiple_of(PACKET_SIZE) && datagram.chunks(PACKET_SIZE).all(good) {
         return Filtered { count: (len / PACKET_SIZE) as u64, packets: Some(datagram), dropped_bytes: 0 };
     }
     let mut kept = Vec::with_capacity(len);
