@@ -20,6 +20,11 @@ use crate::exit::Negative;
 /// The lease asked for a UDP subscriber, renewed every third of it.
 const LEASE_SECS: u64 = 30;
 
+/// The value at a JSON pointer (`/a/b`), or null.
+fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+    v.pointer(pointer).unwrap_or(&Value::Null)
+}
+
 /// `fmv list`.
 pub fn list(node: &NodeArgs) -> Result<ExitCode> {
     let client = node.connect()?;
@@ -28,7 +33,7 @@ pub fn list(node: &NodeArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let streams = doc["streams"].as_array().cloned().unwrap_or_default();
+    let streams = at(&doc, "/streams").as_array().cloned().unwrap_or_default();
     if streams.is_empty() {
         println!("no streams you may read");
         return Ok(ExitCode::SUCCESS);
@@ -38,20 +43,20 @@ pub fn list(node: &NodeArgs) -> Result<ExitCode> {
         "ID", "MARKING", "KBIT/S", "PACKETS", "KLV", "CC", "CKSUM", "SUBS"
     );
     for s in &streams {
-        let st = &s["stats"];
-        let n = |k: &str| st[k].as_u64().unwrap_or(0);
-        let mut marking = s["marking"].as_str().unwrap_or("?").to_owned();
-        if s["flagged"] == true {
+        let st = at(s, "/stats");
+        let n = |k: &str| at(st, &format!("/{k}")).as_u64().unwrap_or(0);
+        let mut marking = at(s, "/marking").as_str().unwrap_or("?").to_owned();
+        if at(s, "/flagged") == &Value::Bool(true) {
             marking.push_str(" (!)");
         }
-        let p = &s["telemetry"]["platform"];
-        let position = match (p["latitude"].as_f64(), p["longitude"].as_f64()) {
+        let p = at(s, "/telemetry/platform");
+        let position = match (at(p, "/latitude").as_f64(), at(p, "/longitude").as_f64()) {
             (Some(lat), Some(lon)) => format!("{lat:.5}, {lon:.5}"),
             _ => "-".to_owned(),
         };
         println!(
             "{:<16} {:<24} {:>10} {:>9} {:>6} {:>6} {:>6} {:>5}  {position}",
-            s["id"].as_str().unwrap_or("?"),
+            at(s, "/id").as_str().unwrap_or("?"),
             marking,
             n("bitrate_bps") / 1000,
             n("packets"),
@@ -61,7 +66,7 @@ pub fn list(node: &NodeArgs) -> Result<ExitCode> {
             n("subscribers"),
         );
     }
-    if streams.iter().any(|s| s["flagged"] == true) {
+    if streams.iter().any(|s| at(s, "/flagged") == &Value::Bool(true)) {
         println!(
             "(!) the stream's own ST 0102 metadata raised its label, or it is quarantined: `--json` says which"
         );
@@ -87,7 +92,7 @@ pub fn watch(node: &NodeArgs, id: &str, out: &str, seconds: Option<u64>) -> Resu
     let status = resp.status();
     if !status.is_success() {
         let value: Value = resp.json().unwrap_or(Value::Null);
-        let message = value["error"].as_str().unwrap_or("no details").to_owned();
+        let message = at(&value, "/error").as_str().unwrap_or("no details").to_owned();
         if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(Negative(format!("the node refused: {message}")).into());
         }
@@ -128,7 +133,7 @@ fn watch_udp(client: &NodeClient, id: &str, out: &str, until: Option<Instant>) -
         &format!("/fmv/streams/{id}/subscribers"),
         Some(json!({"destination": out, "lease_secs": LEASE_SECS})),
     )?;
-    let Some(sub) = created["subscriber"].as_u64() else {
+    let Some(sub) = at(&created, "/subscriber").as_u64() else {
         bail!("the node answered without a subscriber id")
     };
     eprintln!("the node sends stream `{id}` to {out} (subscriber {sub}); stop with Ctrl-C");
