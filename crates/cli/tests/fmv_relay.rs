@@ -531,3 +531,91 @@ fn cli_lists_streams_and_watches_to_a_file_and_to_udp() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rule acdf"));
 }
+
+#[test]
+fn a_stalled_subscriber_loses_the_oldest_and_never_slows_the_others() {
+    let env = Env::start(&[("uav1", "CONFIDENTIAL")]);
+    let ts = vendored_ts();
+    // The stalled viewer: its response is open, its body never read.
+    let stalled = reqwest::blocking::Client::builder()
+        .use_preconfigured_tls(env.node.tls_config(&env.credential("alice")))
+        .http1_only()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+        .get(format!("{}/fmv/streams/uav1/live", env.node.url))
+        .send()
+        .unwrap();
+    assert_eq!(stalled.status(), 200);
+    let udp = env.watch_udp("alice", "uav1");
+    // About 20 MB, more than the ring (1024 datagrams) and the socket buffers hold.
+    let mut sent = Vec::new();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = env.port("uav1");
+    for _ in 0..220 {
+        for (i, chunk) in ts.chunks(7 * TS).enumerate() {
+            socket.send_to(chunk, ("127.0.0.1", port)).unwrap();
+            if i % 8 == 0 {
+                std::thread::sleep(Duration::from_micros(300));
+            }
+        }
+        sent.extend_from_slice(&ts);
+    }
+    let subscriber = |d: &Value, http: bool| {
+        d["subscribers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| (s["destination"] == "http") == http)
+            .cloned()
+            .unwrap()
+    };
+    let doc = env.wait_stream("alice", "uav1", |d| {
+        subscriber(d, true)["drops"].as_u64() > Some(0)
+            && subscriber(d, false)["sent"] == d["stats"]["datagrams"]
+    });
+    // The UDP viewer was handed every datagram the node received, none dropped, while the stalled one lost the
+    // oldest; what reached the test's socket is whole packets of the stream, unchanged.
+    let udp_sub = subscriber(&doc, false);
+    assert_eq!(udp_sub["drops"], 0, "{doc}");
+    assert!(doc["stats"]["subscriber_drops"].as_u64().unwrap() > 0, "{doc}");
+    udp.wait_for(sent.len() / 2, Duration::from_secs(5));
+    let got = udp.bytes();
+    assert_eq!(got.len() % TS, 0);
+    let known: std::collections::HashSet<&[u8]> = ts.chunks(TS).collect();
+    assert!(got.chunks(TS).all(|p| known.contains(p)), "a relayed packet was altered");
+    drop(stalled);
+}
+
+#[test]
+fn ffprobe_reads_the_live_endpoint_over_mutual_tls() {
+    let env = Env::start(&[("cam", "UNCLASSIFIED")]);
+    let port = env.port("cam");
+    let ts = vendored_ts();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sending = stop.clone();
+    let sender = std::thread::spawn(move || {
+        while !sending.load(std::sync::atomic::Ordering::Relaxed) {
+            send_ts(port, &ts);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let ids = env.dir.path().join("ids");
+    let out = std::process::Command::new("ffprobe")
+        .args(["-hide_banner", "-v", "error", "-show_streams", "-of", "json", "-tls_verify", "1", "-ca_file"])
+        .arg(env.node.pki("ca.pem"))
+        .arg("-cert_file")
+        .arg(ids.join("bob.pem"))
+        .arg("-key_file")
+        .arg(ids.join("bob.key"))
+        .arg(format!("{}/fmv/streams/cam/live", env.node.url))
+        .output()
+        .expect("ffprobe is installed");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let streams = doc["streams"].as_array().unwrap();
+    assert!(streams.iter().any(|s| s["codec_type"] == "video"), "{doc}");
+    assert!(streams.iter().any(|s| s["codec_type"] == "data"), "{doc}");
+}

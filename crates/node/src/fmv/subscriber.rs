@@ -112,6 +112,7 @@ impl Subscriber {
                 biased;
                 () = self.control.stop.notified() => return End::Closed("ended by request"),
                 _ = ticker.tick() => {
+                    self.count_lag();
                     if let Err(end) = self.recheck() {
                         return end;
                     }
@@ -150,6 +151,16 @@ impl Subscriber {
                     Err(broadcast::error::RecvError::Closed) => return End::Closed("stream gone"),
                 },
             }
+        }
+    }
+
+    /// A subscriber blocked on a slow sink does not read the ring, so the ring's drop-oldest would only be counted
+    /// when it reads again: skip it forward now, so its drop counter tells the truth while it is stalled.
+    fn count_lag(&mut self) {
+        if self.rx.len() > super::stream::SUBSCRIBER_QUEUE
+            && let Err(broadcast::error::TryRecvError::Lagged(n)) = self.rx.try_recv()
+        {
+            self.info.drops.fetch_add(n, Ordering::Relaxed);
         }
     }
 
