@@ -619,3 +619,18 @@ fn ffprobe_reads_the_live_endpoint_over_mutual_tls() {
     assert!(streams.iter().any(|s| s["codec_type"] == "video"), "{doc}");
     assert!(streams.iter().any(|s| s["codec_type"] == "data"), "{doc}");
 }
+
+#[test]
+fn sigterm_ends_live_viewers_and_the_node_exits_promptly() {
+    let mut env = Env::start(&[("uav1", "CONFIDENTIAL")]);
+    let http = env.watch_http("alice", "uav1").unwrap();
+    send_ts(env.port("uav1"), &vendored_ts());
+    http.wait_for(TS, Duration::from_secs(5));
+    let started = Instant::now();
+    let status = env.node.terminate();
+    assert!(status.success(), "{status}");
+    // A live body must not hold the connection drain (30 s grace by default).
+    assert!(started.elapsed() < Duration::from_secs(5), "exit took {:?}", started.elapsed());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(http.ended.lock().unwrap().is_some(), "the live body did not end");
+}

@@ -215,6 +215,7 @@ impl Node {
             metrics.clone(),
         )
         .await?;
+        let stop_fmv = fmv.clone();
         let state = Arc::new(http::AppState {
             fmv: Some(fmv),
             metrics: metrics.clone(),
@@ -241,6 +242,7 @@ impl Node {
             .run(async move {
                 shutdown.await;
                 ready.ready.store(false, Ordering::Release);
+                stop_fmv.stop();
             })
             .await;
         let audit = service.audit.clone();

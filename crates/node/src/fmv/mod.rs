@@ -56,6 +56,8 @@ pub struct FmvState {
     pub metrics: Arc<Metrics>,
     /// Controls of the live UDP subscribers, by stream and subscriber id, with their owner's fingerprint.
     controls: Mutex<BTreeMap<(String, u64), Owned>>,
+    /// True once the node shuts down: every subscriber ends (a live body would otherwise hold the drain).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// A UDP subscriber's controls and its owner's certificate fingerprint.
@@ -113,6 +115,7 @@ impl FmvState {
             registry,
             metrics,
             controls: Mutex::default(),
+            stopping: tokio::sync::watch::channel(false).0,
         });
         for (stream, socket) in sockets {
             tracing::info!(stream = %stream.id, source = %stream.source, marking = %stream.label().marking, "fmv stream ingesting");
@@ -180,6 +183,16 @@ impl FmvState {
             tracing::error!(error = %e, "audit log unavailable");
             e
         })
+    }
+
+    /// Ends every subscriber (at shutdown): live HTTP bodies end, so the connection drain is not held open.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`FmvState::stop`] was called.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 
     /// Remembers a UDP subscriber's controls for its owner's renew and delete.

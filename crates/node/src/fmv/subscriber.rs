@@ -103,6 +103,7 @@ impl Subscriber {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut label_changes = self.stream.label_changes();
         let mut pending: Option<Bytes> = None;
+        let mut stopping = self.state.stopping();
         loop {
             let http = match &self.sink {
                 Sink::Http(tx) => Some(tx.clone()),
@@ -111,6 +112,9 @@ impl Subscriber {
             tokio::select! {
                 biased;
                 () = self.control.stop.notified() => return End::Closed("ended by request"),
+                () = async { drop(stopping.wait_for(|stop| *stop).await.map(|_| ())) } => {
+                    return End::Closed("the node is shutting down");
+                }
                 _ = ticker.tick() => {
                     self.count_lag();
                     if let Err(end) = self.recheck() {
