@@ -634,3 +634,38 @@ fn sigterm_ends_live_viewers_and_the_node_exits_promptly() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(http.ended.lock().unwrap().is_some(), "the live body did not end");
 }
+
+#[test]
+fn a_security_set_that_maps_to_no_label_quarantines_the_stream() {
+    let env = Env::start(&[("uav3", "UNCLASSIFIED")]);
+    let http = env.watch_http("alice", "uav3").unwrap();
+    // An ST 0102 set with a classifying country but no classification: no label can be derived (fail closed).
+    let mut set = SecuritySet::default();
+    set.set(redoubt_fmv::st0102::tag::CLASSIFYING_COUNTRY, b"//NATO".to_vec());
+    let mut klv = UasDatalinkWriter::new();
+    klv.security(&set);
+    let klv = klv.finish();
+    let mut muxer = Muxer::new(MuxerConfig { shape: KlvShape::Synchronous, ..MuxerConfig::default() });
+    let mut ts = Vec::new();
+    muxer.tables(&mut ts);
+    muxer.klv(Timestamp90k(90_000), &klv, &mut ts);
+    send_ts(env.port("uav3"), &ts);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = env.get_json("alice", "/fmv/streams/uav3");
+        if status == 403 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the stream was never quarantined: {body}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(body["rules"][0], "fmv-stream-quarantined", "{body}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while http.ended.lock().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(http.ended.lock().unwrap().is_some(), "the viewer of a quarantined stream was not cut off");
+    let quarantined = env.audit("fmv:Quarantined");
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert!(quarantined[0]["reasons"][0].as_str().unwrap().contains("maps to no label"), "{quarantined:?}");
+}
