@@ -57,8 +57,9 @@ pub async fn run(stream: Arc<Stream>, socket: UdpSocket, pdp: Arc<Pdp>, report: 
         let n = match socket.recv_from(&mut buf).await {
             Ok((n, _from)) => n,
             Err(e) => {
-                // ICMP errors and the like on a UDP socket are not fatal.
+                // ICMP errors and the like on a UDP socket are not fatal; a persistent error must not spin.
                 tracing::debug!(stream = %stream.id, error = %e, "receive failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
             }
         };
