@@ -70,6 +70,8 @@ pub struct Config {
     /// The URL clients reach this node's KAS at, written into every key access object the node makes
     /// (default `https://<node.name>:<port>/kas`).
     pub kas_url: Option<String>,
+    /// The FMV streams to ingest (`[[fmv.streams]]`, config file only).
+    pub fmv_streams: Vec<crate::fmv::config::StreamConfig>,
     /// Where each key's value came from, for `config show`.
     pub sources: BTreeMap<&'static str, Origin>,
 }
@@ -151,6 +153,9 @@ pub enum ConfigError {
     /// A key that Redoubt does not know.
     #[error("{origin}: unknown key `{key}`; known keys: {known}")]
     UnknownKey { origin: Origin, key: String, known: String },
+    /// A `[[fmv.streams]]` table that is wrong.
+    #[error("{origin}: `fmv.streams` {message}")]
+    Fmv { origin: Origin, message: String },
     /// A value of the wrong form.
     #[error("{origin}: key `{key}` has `{found}`, expected {expected}")]
     BadValue { origin: Origin, key: &'static str, found: String, expected: &'static str },
@@ -211,6 +216,10 @@ pub const KEYS: &[KeyDef] = &[
         expected: "the https:// URL clients reach this node's KAS at, such as \"https://node1.example.int:8443/kas\"",
     },
     KeyDef {
+        path: "fmv.streams",
+        expected: "[[fmv.streams]] tables in the config file, each with id, listen = \"udp://127.0.0.1:PORT\" and classification or label_file",
+    },
+    KeyDef {
         path: "log.level",
         expected: "a log filter such as \"info\", \"debug\" or \"redoubt_node=debug,info\"",
     },
@@ -260,6 +269,7 @@ impl Default for Config {
             pkcs11_token: None,
             pkcs11_pin_file: None,
             kas_url: None,
+            fmv_streams: Vec::new(),
             sources: KEYS.iter().map(|k| (k.path, Origin::Default)).collect(),
         }
     }
@@ -311,6 +321,12 @@ impl Config {
             for (key, value) in entries.into_inner() {
                 let full = format!("{}.{}", section.get_ref(), key.get_ref());
                 let origin = Origin::File { path: path.into(), line: line_of(key.span().start) };
+                if full == "fmv.streams" {
+                    self.fmv_streams = crate::fmv::config::parse_streams(value.get_ref(), &base)
+                        .map_err(|message| ConfigError::Fmv { origin: origin.clone(), message })?;
+                    self.sources.insert("fmv.streams", origin);
+                    continue;
+                }
                 let raw = match value.into_inner() {
                     toml::Value::String(s) => RawValue::Str(s),
                     toml::Value::Integer(i) => RawValue::Int(i),
@@ -538,6 +554,22 @@ impl Config {
             Some(u) => out.push_str(&format!("url = {}{}\n", quote(u), source("kas.url"))),
             None => out.push_str("# url is not set (https://<node.name>:<port>/kas)\n"),
         }
+        if self.fmv_streams.is_empty() {
+            out.push_str("\n# no [[fmv.streams]] configured\n");
+        }
+        for stream in &self.fmv_streams {
+            out.push_str(&format!("\n[[fmv.streams]]{}\n", source("fmv.streams")));
+            out.push_str(&format!("id = {}\n", quote(&stream.id)));
+            out.push_str(&format!("listen = {}\n", quote(&stream.listen.to_string())));
+            match &stream.label {
+                crate::fmv::config::LabelSource::Classification(c) => {
+                    out.push_str(&format!("classification = {}\n", quote(c)));
+                }
+                crate::fmv::config::LabelSource::File(p) => {
+                    out.push_str(&format!("label_file = {}\n", quote(&p.to_string_lossy())));
+                }
+            }
+        }
         out
     }
 }
@@ -649,6 +681,24 @@ mod tests {
         assert!(err.contains("environment variable `REDOUBT_SERVER_LISTN`: unknown key"), "{err}");
         let err = c.apply_env([("REDOUBT_LOG_FORMAT".to_owned(), "xml".to_owned())]).unwrap_err().to_string();
         assert!(err.contains("`REDOUBT_LOG_FORMAT`: key `log.format` has `xml`"), "{err}");
+    }
+
+    #[test]
+    fn fmv_streams_come_from_the_file_and_show_round_trips() {
+        let c = load_text(
+            "[[fmv.streams]]\nid = \"uav1\"\nlisten = \"udp://127.0.0.1:5000\"\nclassification = \"SECRET\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.fmv_streams.len(), 1);
+        let mut back = Config::default();
+        back.apply_toml(Path::new("/abs/redoubt.toml"), &c.to_toml()).unwrap();
+        assert_eq!(back.fmv_streams, c.fmv_streams);
+        let err = load_text(
+            "[[fmv.streams]]\nid = \"a\"\nlisten = \"udp://10.1.1.1:5000\"\nclassification = \"S\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 1") && err.contains("not a loopback address"), "{err}");
     }
 
     #[test]

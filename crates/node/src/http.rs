@@ -25,7 +25,7 @@ pub const OPEN_ROUTES: &[&str] = &["/healthz"];
 pub const NODE_ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/opentdf-configuration"];
 /// Path prefixes the node serves itself. The bucket names under them are refused (see
 /// `objects::names::RESERVED_BUCKETS`), so no S3 object can live there.
-pub const NODE_PREFIXES: &[&str] = &["/admin/", "/audit/", "/kas/"];
+pub const NODE_PREFIXES: &[&str] = &["/admin/", "/audit/", "/kas/", "/fmv/"];
 
 /// True when the node serves `path` itself rather than the S3 API.
 pub fn owns(path: &str) -> bool {
@@ -85,6 +85,8 @@ pub struct AppState {
     pub key_admin: Option<Arc<crate::admin_keys::KeyAdmin>>,
     /// The KAS, when the object service runs.
     pub kas: Option<Arc<crate::kas::KasState>>,
+    /// The FMV streams.
+    pub fmv: Option<Arc<crate::fmv::FmvState>>,
 }
 
 /// The node's router.
@@ -96,6 +98,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::admin::routes(state.admin.clone()))
         .merge(crate::admin_keys::routes(state.key_admin.clone()))
         .merge(crate::kas::routes(state.kas.clone()))
+        .merge(crate::fmv::routes::routes(state.fmv.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn(require_identity))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

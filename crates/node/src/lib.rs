@@ -8,6 +8,7 @@ pub mod admin;
 pub mod admin_keys;
 pub mod audit_sink;
 pub mod config;
+pub mod fmv;
 mod fsx;
 pub mod http;
 pub mod identities;
@@ -56,6 +57,9 @@ pub enum StartError {
     /// The object service (store, keys, policy, identities, audit) could not be opened.
     #[error("cannot start the object service: {0}")]
     Service(String),
+    /// A configured FMV stream could not start.
+    #[error(transparent)]
+    Fmv(#[from] fmv::FmvStartError),
     /// The listener could not be bound.
     #[error(
         "cannot listen on `{addr}`: {source}; is another process using the port? choose another with --listen"
@@ -203,7 +207,17 @@ impl Node {
             service.audit.clone(),
             metrics.clone(),
         ));
+        let fmv = fmv::FmvState::start(
+            &self.config.fmv_streams,
+            service.pdp.clone(),
+            service.audit.clone(),
+            registry.clone(),
+            metrics.clone(),
+        )
+        .await?;
+        let stop_fmv = fmv.clone();
         let state = Arc::new(http::AppState {
+            fmv: Some(fmv),
             metrics: metrics.clone(),
             ready: false.into(),
             admin: Some(admin),
@@ -228,6 +242,7 @@ impl Node {
             .run(async move {
                 shutdown.await;
                 ready.ready.store(false, Ordering::Release);
+                stop_fmv.stop();
             })
             .await;
         let audit = service.audit.clone();

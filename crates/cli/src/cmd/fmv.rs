@@ -1,6 +1,6 @@
 //! `redoubt fmv …`: full-motion video tools over `redoubt-fmv`. `probe` decodes and prints the KLV of a
 //! transport-stream file (per packet time and PID, ST 0601 values with names and units, ST 0102 security,
-//! checksum status) and what the demultiplexer found wrong. `list` and `watch` need a node and come with it.
+//! checksum status) and what the demultiplexer found wrong. `list` and `watch` talk to a node (`fmv_live.rs`).
 //!
 //! Exit codes: 0 the file is a transport stream (errors inside it are reported, not fatal); 1 no transport stream
 //! found; 2 unreadable file or usage error.
@@ -30,12 +30,32 @@ pub enum FmvCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List the live streams of a node you may read: label, statistics, platform position
+    List {
+        #[command(flatten)]
+        node: super::node::NodeArgs,
+    },
+    /// Receive a live stream: to a file, to stdout (`-`), or sent by the node to udp://127.0.0.1:PORT
+    Watch {
+        /// The stream id (`redoubt fmv list`)
+        id: String,
+        /// `FILE.ts`, `-` for stdout, or `udp://127.0.0.1:PORT` (loopback only in this build)
+        #[arg(long, value_name = "DEST")]
+        out: String,
+        /// Stop after this many seconds [default: until the stream or the access ends]
+        #[arg(long, value_name = "N")]
+        seconds: Option<u64>,
+        #[command(flatten)]
+        node: super::node::NodeArgs,
+    },
 }
 
 /// Runs an `fmv` subcommand.
 pub fn run(cmd: FmvCommand) -> Result<ExitCode> {
     match cmd {
         FmvCommand::Probe { file, json } => probe(&file, json),
+        FmvCommand::List { node } => super::fmv_live::list(&node),
+        FmvCommand::Watch { id, out, seconds, node } => super::fmv_live::watch(&node, &id, &out, seconds),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod config;
 pub mod fmv;
+pub mod fmv_live;
 pub mod get;
 pub mod identity;
 pub mod key;

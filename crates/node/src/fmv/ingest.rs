@@ -1,0 +1,142 @@
+//! Ingest: one UDP socket per stream (loopback unicast, or a multicast group joined on loopback), the relay path
+//! and the analysis thread.
+//!
+//! The relay path (an async task) keeps each datagram's whole TS packets unchanged, counts what it drops, and
+//! hands the packets to the stream's broadcast ring. A copy (a reference-counted `Bytes`, no byte copy) goes to
+//! the analysis thread through a bounded queue; when that queue is full the copy is dropped and counted.
+//! INVARIANT: the relay path never waits for the analysis: `try_send` only.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use redoubt_fmv::ts::{ChecksumPolicy, Demux, DemuxConfig, Event, KlvPayload};
+use redoubt_label::Spif;
+use redoubt_policy::Pdp;
+use tokio::net::UdpSocket;
+
+use super::label::{LabelChange, apply_security};
+use super::stats::filter_datagram;
+use super::stream::Stream;
+
+/// Largest datagram read (the UDP maximum; a STANAG 4609 sender writes 1316 bytes).
+const MAX_DATAGRAM: usize = 65_536;
+/// Datagrams queued for the analysis thread before copies are dropped.
+const ANALYSIS_QUEUE: usize = 4096;
+
+/// Binds a stream's socket. A multicast group is joined on the loopback interface only.
+pub async fn bind(stream: &Stream) -> std::io::Result<UdpSocket> {
+    let addr = stream.source.0;
+    let socket = UdpSocket::bind(addr).await?;
+    if let IpAddr::V4(group) = addr.ip()
+        && group.is_multicast()
+    {
+        socket.join_multicast_v4(group, Ipv4Addr::LOCALHOST)?;
+    }
+    Ok(socket)
+}
+
+/// What the analysis thread reports back to the node (label changes to audit).
+pub type LabelReport = Box<dyn Fn(&Arc<Stream>, &LabelChange) + Send + Sync>;
+
+/// Runs a stream's relay path until the socket fails; starts its analysis thread.
+pub async fn run(stream: Arc<Stream>, socket: UdpSocket, pdp: Arc<Pdp>, report: LabelReport) {
+    let (to_analysis, analysis_rx) = mpsc::sync_channel::<Bytes>(ANALYSIS_QUEUE);
+    let analysed = stream.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("fmv-{}", stream.id))
+        .spawn(move || analyse(&analysed, &analysis_rx, pdp.spif(), &report));
+    if let Err(e) = spawned {
+        tracing::error!(stream = %stream.id, error = %e, "cannot start the analysis thread: relaying without it");
+    }
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let n = match socket.recv_from(&mut buf).await {
+            Ok((n, _from)) => n,
+            Err(e) => {
+                // ICMP errors and the like on a UDP socket are not fatal; a persistent error must not spin.
+                tracing::debug!(stream = %stream.id, error = %e, "receive failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let datagram = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
+        let c = &stream.ingest;
+        c.datagrams.fetch_add(1, Ordering::Relaxed);
+        c.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        if let Ok(mut meter) = c.bitrate.lock() {
+            meter.add(Instant::now(), n as u64 * 8);
+        }
+        if to_analysis.try_send(datagram.clone()).is_err() {
+            c.analysis_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        let filtered = filter_datagram(datagram);
+        c.packets.fetch_add(filtered.count, Ordering::Relaxed);
+        c.dropped_bytes.fetch_add(filtered.dropped_bytes, Ordering::Relaxed);
+        if let Some(packets) = filtered.packets {
+            stream.relay(packets);
+        }
+    }
+}
+
+/// The analysis thread: demultiplexes a copy of everything received, keeps the telemetry and applies the
+/// stream's own security metadata to its label.
+fn analyse(stream: &Arc<Stream>, rx: &mpsc::Receiver<Bytes>, spif: &Spif, report: &LabelReport) {
+    // Strict checksums (ST 0601): a packet with a wrong checksum is counted and not believed.
+    let mut demux =
+        Demux::new(DemuxConfig { checksum_policy: ChecksumPolicy::Strict, ..DemuxConfig::default() });
+    while let Ok(datagram) = rx.recv() {
+        demux.handle_bytes(&datagram);
+        let now = Instant::now();
+        let mut klv = 0u64;
+        let mut sets = Vec::new();
+        stream.with_analysis(|a| {
+            while let Some(event) = demux.poll_event() {
+                if let Event::Klv(k) = event {
+                    klv += 1;
+                    match k.payload {
+                        KlvPayload::Uas(set) => {
+                            a.telemetry.update(&set);
+                            if let Some(p) = set.sensor_position() {
+                                a.track.push(p);
+                            }
+                            if let Some(Ok(security)) = set.security() {
+                                sets.push(security);
+                            }
+                        }
+                        KlvPayload::Security(security) => sets.push(security),
+                        KlvPayload::Other { .. } => {}
+                    }
+                }
+            }
+            a.counters = *demux.counters();
+            a.klv_rate.add(now, klv);
+            if klv > 0 {
+                a.last_klv = Some(now);
+            }
+        });
+        for set in sets {
+            let change = apply_security(&stream.label(), &set, spif);
+            match &change {
+                LabelChange::Same => continue,
+                LabelChange::Noted(l) => stream.set_label(l.clone(), false),
+                LabelChange::Raised(l) | LabelChange::Quarantined(l) => stream.set_label(l.clone(), true),
+            }
+            report(stream, &change);
+        }
+    }
+}
+
+/// A loopback socket for sending to UDP subscribers.
+pub async fn sender(destination: SocketAddr) -> std::io::Result<UdpSocket> {
+    let local: SocketAddr = match destination {
+        SocketAddr::V4(_) => (Ipv4Addr::LOCALHOST, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::LOCALHOST, 0).into(),
+    };
+    let socket = UdpSocket::bind(local).await?;
+    socket.connect(destination).await?;
+    Ok(socket)
+}

@@ -1,0 +1,192 @@
+//! A subscriber: one task that reads the stream's broadcast ring and writes to its sink (an HTTP response body,
+//! or a UDP socket connected to a loopback destination), deciding again every [`RECHECK`] and whenever the
+//! stream's label changes. A remote node is one more sink of the same kind.
+//!
+//! INVARIANT: the task never outlives a denial: when the identity is gone from the registry (revoked) or the
+//! PDP denies, the cut-off is audited and the sink is closed before another datagram is written.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use redoubt_policy::Decision;
+use tokio::net::UdpSocket;
+use tokio::sync::{Notify, broadcast, mpsc};
+
+use super::stream::{Stream, SubscriberInfo};
+use super::{FmvState, Viewer, who};
+
+/// How often a subscriber is decided again (a revoked viewer is cut off within this, plus one datagram).
+pub const RECHECK: Duration = Duration::from_millis(200);
+/// Datagrams an HTTP response may hold before the ring's drop-oldest applies.
+pub const HTTP_BUFFER: usize = 8;
+
+/// Where a subscriber's datagrams go.
+#[derive(Debug)]
+pub enum Sink {
+    /// An HTTP response body (the receiver is the body stream).
+    Http(mpsc::Sender<Bytes>),
+    /// A UDP socket connected to the destination.
+    Udp(UdpSocket),
+}
+
+/// Controls of a live subscriber shared with the routes that renew or end it.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Ends the subscription.
+    pub stop: Notify,
+    /// When the lease ends (UDP subscribers), as an instant.
+    pub expires: std::sync::Mutex<Option<Instant>>,
+}
+
+/// One subscriber, ready to run.
+#[derive(Debug)]
+pub struct Subscriber {
+    /// The node's streams and decision point.
+    pub state: Arc<FmvState>,
+    /// The stream.
+    pub stream: Arc<Stream>,
+    /// Who.
+    pub viewer: Viewer,
+    /// The subscriber id within the stream.
+    pub id: u64,
+    /// The ring receiver.
+    pub rx: broadcast::Receiver<Bytes>,
+    /// Its counters.
+    pub info: SubscriberInfo,
+    /// Its controls.
+    pub control: Arc<Control>,
+    /// Its sink.
+    pub sink: Sink,
+}
+
+/// Why a subscription ended.
+#[derive(Debug)]
+enum End {
+    /// A decision denied, or the identity is gone.
+    Denied(Decision),
+    /// The receiver went away, the lease ran out, or it was ended by request.
+    Closed(&'static str),
+}
+
+impl Subscriber {
+    /// Relays until the subscription ends; audits a cut-off.
+    pub async fn run(mut self) {
+        let end = self.relay().await;
+        self.stream.unsubscribe(self.id);
+        self.state.forget_control(&self.stream.id, self.id);
+        match end {
+            End::Denied(decision) => {
+                let label = self.stream.label();
+                tracing::info!(stream = %self.stream.id, who = %self.viewer.principal.name, reasons = %decision.explanation(), "fmv subscriber cut off");
+                let _ = self
+                    .state
+                    .audit(
+                        who(&self.viewer.principal),
+                        Some(self.viewer.fingerprint.to_string()),
+                        "fmv:CutOff",
+                        &self.stream.id,
+                        Some(&label),
+                        &decision,
+                    )
+                    .await;
+            }
+            End::Closed(why) => {
+                tracing::debug!(stream = %self.stream.id, who = %self.viewer.principal.name, why, "fmv subscriber ended");
+            }
+        }
+    }
+
+    async fn relay(&mut self) -> End {
+        let mut ticker = tokio::time::interval(RECHECK);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut label_changes = self.stream.label_changes();
+        let mut pending: Option<Bytes> = None;
+        let mut stopping = self.state.stopping();
+        loop {
+            let http = match &self.sink {
+                Sink::Http(tx) => Some(tx.clone()),
+                Sink::Udp(_) => None,
+            };
+            tokio::select! {
+                biased;
+                () = self.control.stop.notified() => return End::Closed("ended by request"),
+                () = async { drop(stopping.wait_for(|stop| *stop).await.map(|_| ())) } => {
+                    return End::Closed("the node is shutting down");
+                }
+                _ = ticker.tick() => {
+                    self.count_lag();
+                    if let Err(end) = self.recheck() {
+                        return end;
+                    }
+                }
+                changed = label_changes.changed() => {
+                    if changed.is_err() {
+                        return End::Closed("stream gone");
+                    }
+                    if let Err(end) = self.recheck() {
+                        return end;
+                    }
+                }
+                permit = async { http.as_ref()?.reserve().await.ok() }, if pending.is_some() && http.is_some() => {
+                    let Some(permit) = permit else { return End::Closed("the HTTP client went away") };
+                    if let Some(b) = pending.take() {
+                        permit.send(b);
+                        self.info.sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                () = async { if let Some(tx) = &http { tx.closed().await } else { std::future::pending().await } }, if pending.is_none() => {
+                    return End::Closed("the HTTP client went away");
+                }
+                msg = self.rx.recv(), if pending.is_none() => match msg {
+                    Ok(b) => match &self.sink {
+                        Sink::Http(_) => pending = Some(b),
+                        Sink::Udp(socket) => {
+                            // A refused send (nobody listening yet) is not the end of the subscription.
+                            if socket.send(&b).await.is_ok() {
+                                self.info.sent.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    },
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        self.info.drops.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return End::Closed("stream gone"),
+                },
+            }
+        }
+    }
+
+    /// A subscriber blocked on a slow sink does not read the ring, so the ring's drop-oldest would only be counted
+    /// when it reads again: skip it forward now, so its drop counter tells the truth while it is stalled.
+    fn count_lag(&mut self) {
+        if self.rx.len() > super::stream::SUBSCRIBER_QUEUE
+            && let Err(broadcast::error::TryRecvError::Lagged(n)) = self.rx.try_recv()
+        {
+            self.info.drops.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Decides again: identity still live, PDP still permits the current label, lease not over.
+    fn recheck(&self) -> Result<(), End> {
+        let Some(principal) = self.state.registry.by_fingerprint(&self.viewer.fingerprint) else {
+            return Err(End::Denied(Decision {
+                permit: false,
+                reasons: vec!["the identity was revoked or is no longer known".to_owned()],
+                policy_ids: vec!["identity-revoked".to_owned()],
+            }));
+        };
+        let label = self.stream.label();
+        let decision = self.state.decide(&principal, &self.stream, &label);
+        if !decision.permit {
+            return Err(End::Denied(decision));
+        }
+        let expired =
+            self.control.expires.lock().map(|e| e.is_some_and(|t| Instant::now() >= t)).unwrap_or(true);
+        if expired {
+            return Err(End::Closed("lease over"));
+        }
+        Ok(())
+    }
+}
