@@ -97,7 +97,8 @@ fn pieces(n: usize) {
     custody.ensure_defaults(0).unwrap();
     let info = custody.current(Algorithm::EcP256).unwrap();
     let (kas_key, _) = custody.public_key(&info.kid).unwrap();
-    let target = KasTarget { url: "https://kas.bench/kas".into(), key: kas_key, kid: Some(info.kid), sid: None };
+    let target =
+        KasTarget { url: "https://kas.bench/kas".into(), key: kas_key, kid: Some(info.kid), sid: None };
     let share = KeyShare::random(&rng).unwrap();
     let kao = redoubt_ztdf::wrap_key_access(&share, &target, None, "cG9saWN5", None, &rng).unwrap();
     let body = RequestBody {
