@@ -519,6 +519,134 @@ fn get_reads_a_stored_object_through_the_kas() {
     assert!(rewraps.iter().any(|e| e["who"]["name"] == "alice" && e["decision"] == "allow"), "{rewraps:?}");
 }
 
+/// An ES256 key made here, as PKCS#8 PEM: an OIDC issuer's or a client's DPoP key.
+fn es256_pem() -> (String, Vec<u8>) {
+    let der = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &aws_lc_rs::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der.as_ref());
+    (format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"), der.as_ref().to_vec())
+}
+
+/// A compact ES256 JWT over `claims`, signed with a PKCS#8 key (the issuer's), `kid` k1.
+fn issue(issuer_der: &[u8], claims: &Value) -> String {
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
+    let key = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        issuer_der,
+    )
+    .unwrap();
+    let input = format!(
+        "{}.{}",
+        b64(json!({"alg": "ES256", "typ": "JWT", "kid": "k1"}).to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let sig = key.sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes()).unwrap();
+    format!("{input}.{}", b64(sig.as_ref()))
+}
+
+/// Bearer-token callers (OpenTDF clients): the access token must be bound to a key (`cnf.jkt`, RFC 9449) and the
+/// request token signed by that key, which it carries in its `jwk` header. Each refusal has its rule and is audited.
+#[test]
+fn bearer_callers_prove_their_bound_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (issuer_pem, issuer_der) = es256_pem();
+    let issuer_jwk =
+        SigningKey::from_pkcs8_pem(&issuer_pem).unwrap().public_jwk().unwrap().to_json(Some("k1"));
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, json!({"keys": [issuer_jwk]}).to_string()).unwrap();
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[oidc]\nissuer = \"https://idp.test/realms/ops\"\naudience = \"redoubt\"\njwks_file = \"{}\"\n",
+            jwks.display()
+        ),
+    )
+    .unwrap();
+    let env = Env::start_env(&["--config", config.to_str().unwrap()], &[]);
+    let (plain, tdf) = (env.path("plain.bin"), env.path("file.tdf"));
+    random_file(&plain, 10_000);
+    env.encrypt("alice", &["--label", env.path("label.xml").to_str().unwrap()], &plain, &tdf);
+
+    let (dpop_pem, _) = es256_pem();
+    let dpop = SigningKey::from_pkcs8_pem(&dpop_pem).unwrap();
+    let jkt = redoubt_kas::jwk_thumbprint(&dpop.public_jwk().unwrap());
+    let (other_pem, _) = es256_pem();
+    let other = SigningKey::from_pkcs8_pem(&other_pem).unwrap();
+    let access = |user: &str, clearance: &str, cnf: Option<&str>| {
+        let mut claims = json!({
+            "iss": "https://idp.test/realms/ops", "aud": "redoubt", "iat": now(), "exp": now() + 600,
+            "preferred_username": user, "aciClr": clearance, "nationality": "FRA", "redoubt_role": "reader",
+        });
+        if let Some(jkt) = cnf {
+            claims["cnf"] = json!({ "jkt": jkt });
+        }
+        issue(&issuer_der, &claims)
+    };
+    // No client certificate: the bearer token is the only credential.
+    let anonymous = env.node.client(&redoubt_testkit::Credential::Anonymous);
+    let post_bearer = |bearer: &str, token: &str| {
+        let resp = anonymous
+            .post(format!("{}/v2/rewrap", env.kas_url()))
+            .bearer_auth(bearer)
+            .json(&json!({"signedRequestToken": token}))
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<Value>().unwrap_or(Value::Null))
+    };
+
+    // The holder of the bound key, cleared: the share is released and opens.
+    let forged = request_for(&tdf);
+    let body = forged.body.to_json().unwrap();
+    let bound = access("jwt-reader", "SECRET", Some(&jkt));
+    let token = redoubt_kas::sign_bound_request_token(&body, &dpop, now()).unwrap();
+    let (status, v) = post_bearer(&bound, &token);
+    assert_eq!(status, 200, "{v}");
+    let response = RewrapResponse::parse(&v.to_string()).unwrap();
+    assert!(forged.session.open_results(&response)[0].share.is_ok(), "{v}");
+
+    // Someone who stole the access token but not the key, signing with their own key (in the header too).
+    let token = redoubt_kas::sign_bound_request_token(&body, &other, now()).unwrap();
+    let (status, v) = post_bearer(&bound, &token);
+    assert_eq!(status, 401, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("cnf.jkt"), "{v}");
+    // A request token without the key in its header.
+    let token = redoubt_kas::sign_request_token(&body, &dpop, now()).unwrap();
+    assert_eq!(post_bearer(&bound, &token).0, 401);
+    // An access token bound to no key proves nothing about who sends the request.
+    let unbound = access("jwt-reader", "SECRET", None);
+    let token = redoubt_kas::sign_bound_request_token(&body, &dpop, now()).unwrap();
+    let (status, v) = post_bearer(&unbound, &token);
+    assert_eq!(status, 401, "{v}");
+    // Bound and proven, but not cleared: the KAS's decision refuses the key access object.
+    let low = access("jwt-low", "UNCLASSIFIED", Some(&jkt));
+    let token = redoubt_kas::sign_bound_request_token(&body, &dpop, now()).unwrap();
+    let (status, v) = post_bearer(&low, &token);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(first_result(&v).0, "fail", "{v}");
+    // Neither a certificate nor a token.
+    assert_eq!(post_bearer("", &token).0, 401);
+
+    let records = env.kas_audit();
+    let rules = |who: &str| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r["who"]["name"] == who && r["decision"] == "deny")
+            .map(|r| r["policy_ids"].to_string())
+            .collect()
+    };
+    let reader_denials = rules("jwt-reader").join(" ");
+    for rule in ["kas-dpop-key-mismatch", "kas-dpop-no-key", "kas-token-unbound"] {
+        assert!(reader_denials.contains(rule), "{rule} not audited: {reader_denials}");
+    }
+    assert!(records.iter().any(|r| r["who"]["name"] == "jwt-reader" && r["decision"] == "allow"));
+    assert_eq!(rules("jwt-low").len(), 1, "{records:?}");
+}
+
 /// A SoftHSM2 token in its own folder: the node sees it through SOFTHSM2_CONF.
 fn softhsm_token(dir: &Path) -> PathBuf {
     let tokens = dir.join("tokens");

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use redoubt_ztdf::key::pem_blocks;
 use redoubt_ztdf::{Curve, KeyShare, RandomSource, derive_wrap_key, open_share};
-use serde_json::json;
+use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::client_key::ephemeral_key;
@@ -261,7 +261,25 @@ impl SigningKey {
 /// # Errors
 /// [`KasError::Crypto`] when signing fails.
 pub fn sign_request_token(body_json: &str, signer: &SigningKey, iat: i64) -> Result<String, KasError> {
-    let header = json!({ "alg": signer.alg(), "typ": "JWT" });
+    sign_with_header(body_json, signer, iat, json!({ "alg": signer.alg(), "typ": "JWT" }))
+}
+
+/// [`sign_request_token`] with the signer's public key in the header (`jwk`): for a caller with a DPoP-bound
+/// bearer token, whose `cnf.jkt` must be this key's thumbprint (the KAS checks both the match and the signature).
+///
+/// # Errors
+/// [`KasError::Crypto`] when signing or encoding the key fails.
+pub fn sign_bound_request_token(body_json: &str, signer: &SigningKey, iat: i64) -> Result<String, KasError> {
+    let jwk = signer.public_jwk()?.to_json(None);
+    sign_with_header(body_json, signer, iat, json!({ "alg": signer.alg(), "typ": "JWT", "jwk": jwk }))
+}
+
+fn sign_with_header(
+    body_json: &str,
+    signer: &SigningKey,
+    iat: i64,
+    header: Value,
+) -> Result<String, KasError> {
     // A random `jti` makes every token distinct, so two requests with the same body in the same second are not
     // taken for a replay (the KAS remembers the digest of header and claims).
     let mut jti = [0u8; 16];

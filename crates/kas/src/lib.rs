@@ -33,7 +33,9 @@ pub use body::{
     KaoRequest, MAX_BODY_BYTES, MAX_ID_BYTES, MAX_KAOS, MAX_KAOS_PER_POLICY, MAX_POLICIES, PolicyRef,
     PolicyRequest, RequestBody,
 };
-pub use client::{ClientKeyKind, ClientSession, RewrapResult, SigningKey, sign_request_token};
+pub use client::{
+    ClientKeyKind, ClientSession, RewrapResult, SigningKey, sign_bound_request_token, sign_request_token,
+};
 pub use client_key::{ClientKey, Rewrapper};
 pub use decision::{check_kas_url, check_policy_binding, dissem_permits, object_label, parse_policy};
 pub use error::KasError;

@@ -81,6 +81,9 @@ pub struct Principal {
     /// The SubjectPublicKeyInfo (DER) of the identity's certificate: it checks what the identity signs (KAS
     /// request tokens). None for identities from bearer tokens.
     pub spki: Option<Arc<[u8]>>,
+    /// For an identity from a DPoP-bound bearer token: the thumbprint (`cnf.jkt`) of the key it is bound to. The
+    /// KAS takes request tokens from such a caller only when signed by that key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Why an identity could not be created, revoked or loaded.
@@ -240,6 +243,7 @@ impl Registry {
             subject: self.subject(record)?,
             fingerprint: record.fingerprint.clone(),
             spki: record.certificate_pem.as_deref().and_then(certificate_spki),
+            dpop_jkt: None,
         });
         inner.by_fingerprint.insert(record.fingerprint.clone(), principal.clone());
         if principal.subject.role == Role::Device

@@ -6,8 +6,10 @@
 //! | `POST /kas/v2/rewrap` | `{"signedRequestToken": JWT}`: per key access object, unwrap, decide, audit, rewrap to the client's key |
 //! | `GET /.well-known/opentdf-configuration` | where the KAS is and what it offers |
 //!
-//! Every route needs a client certificate of an identity of this node. The signed request token must be signed
-//! with that certificate's key (ES256), at most 60 s old, and never seen before; the rewrap of each key access
+//! Every route needs a client certificate of an identity of this node, or a bearer token from the configured OIDC
+//! issuer. The signed request token must be signed with the certificate's key, or, for a bearer caller, with the key
+//! its token is bound to (`cnf.jkt`, RFC 9449; the key rides in the request token's `jwk` header); it must be at
+//! most 60 s old, and never seen before; the rewrap of each key access
 //! object is decided by the PDP exactly as a GET of an object with the label the policy's attributes stand for
 //! (a policy without attributes is refused, and the `dissem` list is enforced), and audited before any key leaves.
 //!
@@ -43,6 +45,7 @@ use crate::keys::NodeKeys;
 use crate::metrics::Metrics;
 use crate::objects::crypt::ATTRIBUTE_NAMESPACE;
 use crate::objects::random_id;
+use crate::tokens::TokenPeer;
 
 /// Largest rewrap request body.
 const MAX_REWRAP_BODY: usize = 2 * 1024 * 1024;
@@ -151,7 +154,9 @@ async fn well_known(State(state): State<Arc<KasState>>) -> Response {
                 "algorithms": algorithms,
                 "custody": state.keys.custody().backend(),
             },
-            "authentication": "mutual-tls; the signed request token is signed (ES256) with the client certificate's key",
+            "authentication": "mutual-tls, the signed request token signed with the client certificate's key; or a \
+                DPoP-bound bearer token (cnf.jkt), the signed request token signed with that key and carrying it in \
+                its jwk header",
         }
     }))
     .into_response()
@@ -167,10 +172,18 @@ async fn rewrap(
     State(state): State<Arc<KasState>>,
     Extension(peer): Extension<Peer>,
     Extension(cert): Extension<PeerCert>,
+    token_peer: Option<Extension<TokenPeer>>,
     body: Bytes,
 ) -> Response {
-    let Peer(Some(principal)) = peer else {
-        return error(StatusCode::UNAUTHORIZED, "authentication required: present a client certificate");
+    // A bearer token names the user (a certificate beside it is the device), as on the S3 API.
+    let principal = match (token_peer, peer) {
+        (Some(Extension(TokenPeer(p))), _) | (None, Peer(Some(p))) => p,
+        (None, Peer(None)) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "authentication required: present a client certificate, or a DPoP-bound bearer token",
+            );
+        }
     };
     let device = cert.0.as_deref().map(str::to_owned);
     let caller = CallerInfo { principal, device };
@@ -319,15 +332,7 @@ fn check_request(
     };
     let req: RewrapRequest = serde_json::from_slice(body)
         .map_err(|_| bad("the body is not {\"signedRequestToken\": \"<JWT>\"}", "kas-malformed-request"))?;
-    let Some(spki) = caller.principal.spki.as_deref() else {
-        return Err(Refusal {
-            message: "this identity has no certificate key to check the request token's signature with"
-                .into(),
-            rule: "kas-no-signer-key".into(),
-            status: StatusCode::UNAUTHORIZED,
-        });
-    };
-    let signer = SignerKey::from_spki_der(spki).map_err(|e| Refusal::new(&e, StatusCode::UNAUTHORIZED))?;
+    let signer = signer_key(&caller.principal, &req.signed_request_token)?;
     let token = redoubt_kas::verify_request_token(&req.signed_request_token, &signer, &state.rules, now)
         .map_err(|e| Refusal::new(&e, StatusCode::UNAUTHORIZED))?;
     state
@@ -340,6 +345,45 @@ fn check_request(
     let client_key = ClientKey::from_pem(&request.client_public_key)
         .map_err(|e| Refusal::new(&e, StatusCode::BAD_REQUEST))?;
     Ok((request, client_key))
+}
+
+/// The key the caller's request token must be signed with: its certificate's key, or, for a caller from a
+/// DPoP-bound bearer token, the key in the request token's `jwk` header once its thumbprint is the access token's
+/// `cnf.jkt`. A bearer token bound to no key cannot sign for anyone: refused.
+fn signer_key(principal: &Principal, token: &str) -> Result<SignerKey, Refusal> {
+    let refuse = |message: &str, rule: &str| Refusal {
+        message: message.to_owned(),
+        rule: rule.to_owned(),
+        status: StatusCode::UNAUTHORIZED,
+    };
+    let key = match (principal.spki.as_deref(), principal.dpop_jkt.as_deref()) {
+        (Some(spki), _) => SignerKey::from_spki_der(spki),
+        (None, Some(jkt)) => {
+            let Some(jwk) = redoubt_kas::header_jwk(token) else {
+                return Err(refuse(
+                    "the request token carries no usable key (`jwk` header): a bearer caller signs with the key \
+                     its access token is bound to and puts it in the header",
+                    "kas-dpop-no-key",
+                ));
+            };
+            if redoubt_kas::jwk_thumbprint(&jwk) != jkt {
+                return Err(refuse(
+                    "the request token is signed with another key than the one the access token is bound to \
+                     (`cnf.jkt`)",
+                    "kas-dpop-key-mismatch",
+                ));
+            }
+            SignerKey::from_jwk(&jwk)
+        }
+        (None, None) => {
+            return Err(refuse(
+                "this access token is not bound to a key (no `cnf.jkt`), so nothing proves the request is its \
+                 holder's: use a DPoP-bound token or a client certificate",
+                "kas-token-unbound",
+            ));
+        }
+    };
+    key.map_err(|e| Refusal::new(&e, StatusCode::UNAUTHORIZED))
 }
 
 /// One key access object's decision, for the audit.

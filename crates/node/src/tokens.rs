@@ -182,6 +182,7 @@ impl Tokens {
             },
             fingerprint: String::new(),
             spki: None,
+            dpop_jkt: t.confirmation_jkt,
         })
     }
 }

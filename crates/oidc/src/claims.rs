@@ -33,6 +33,9 @@ pub struct TokenSubject {
     pub expires_at: i64,
     /// `jti`, if present: key replay caches on this, never on the token text (ES256 signatures are malleable).
     pub token_id: Option<String>,
+    /// `cnf.jkt` (RFC 9449), if present: the RFC 7638 thumbprint of the key the token is bound to. Whoever uses
+    /// the token must prove possession of that key (the KAS checks it against the request token's signer).
+    pub confirmation_jkt: Option<String>,
 }
 
 /// How a fractional NumericDate is made whole.
@@ -93,7 +96,19 @@ pub(crate) fn check(payload: &[u8], config: &VerifierConfig, now: i64) -> Result
         issuer: issuer.to_owned(),
         expires_at: exp,
         token_id: string(&claims, "jti")?.map(str::to_owned),
+        confirmation_jkt: confirmation_jkt(&claims)?,
     })
+}
+
+/// `cnf.jkt`: an object with a non-empty string member, or absent.
+fn confirmation_jkt(claims: &Map<String, Value>) -> Result<Option<String>, OidcError> {
+    match claims.get("cnf") {
+        None => Ok(None),
+        Some(Value::Object(cnf)) => {
+            Ok(string(cnf, "jkt").map_err(|_| wrong_type("cnf.jkt", "a string"))?.map(str::to_owned))
+        }
+        Some(_) => Err(wrong_type("cnf", "an object")),
+    }
 }
 
 fn missing(claim: &str) -> OidcError {

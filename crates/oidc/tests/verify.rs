@@ -320,3 +320,17 @@ fn errors_never_echo_the_token() {
         assert!(!msg.contains(&sig[..16]) && !msg.contains(&token[..16]), "{msg}");
     }
 }
+
+#[test]
+fn dpop_confirmation_claim() {
+    let base = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "u-1", "exp": NOW});
+    let sign = |claims: String| sign_es256(&es256_header(), &claims);
+    let s = verifier().verify(&sign(with(base.clone(), "cnf", json!({"jkt": "0ZcOCORZNYy"}))), NOW).unwrap();
+    assert_eq!(s.confirmation_jkt.as_deref(), Some("0ZcOCORZNYy"));
+    assert_eq!(verifier().verify(&sign(base.to_string()), NOW).unwrap().confirmation_jkt, None);
+    // A `cnf` of another shape, or a `jkt` that is not a string, is a defect, not an unbound token.
+    for bad in [json!("jkt"), json!({"jkt": 7}), json!({"jkt": ""})] {
+        let e = verifier().verify(&sign(with(base.clone(), "cnf", bad.clone())), NOW).unwrap_err();
+        assert!(e.to_string().contains("cnf"), "{bad}: {e}");
+    }
+}
