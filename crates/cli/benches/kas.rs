@@ -7,7 +7,8 @@
 //! share is opened and checked. The client runs on the same two cores as the node: its signing, ECDH and TLS
 //! work is counted against the service. Timings are printed, never asserted.
 //!
-//! Run: `cargo bench -p redoubt-cli --bench kas` (`-- --quick` for a quarter of the requests).
+//! Run: `cargo bench -p redoubt-cli --bench kas` (`-- --quick` for a quarter of the requests, `-- --only ec` or
+//! `-- --only rsa` for one key type).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -251,7 +252,13 @@ fn main() {
         "node CPU µs",
         "node/raw"
     );
+    // `--only ec` or `--only rsa` runs one key type (for profiling the node during one of them).
+    let args: Vec<String> = std::env::args().collect();
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     for (alg, name) in [(Algorithm::EcP256, "ec:secp256r1"), (Algorithm::Rsa2048, "rsa:2048")] {
+        if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
+            continue;
+        }
         let tdf = dir.path().join(format!("{}.tdf", name.replace(':', "-")));
         let out = redoubt_command()
             .args(["encrypt", "--kas", &format!("{}/kas", node.url), "--kas-algorithm", name, "--ca"])
