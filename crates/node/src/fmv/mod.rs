@@ -11,6 +11,8 @@
 //! | `ingest.rs` | the UDP sockets, the relay path and the analysis thread |
 //! | `subscriber.rs` | a subscriber: its sink, its periodic re-check, its cut-off |
 //! | `routes.rs` | the `/fmv/…` routes |
+//! | `segment.rs` | cutting a recorded stream into segments on packet boundaries (pure) |
+//! | `recorder.rs` | recording a stream into the object store as ZTDF segments under its label |
 //!
 //! INVARIANT: a subscriber receives a byte only after the PDP permitted `read` on the stream's label (exactly
 //! as an object GET, on the reserved pseudo-bucket `fmv`) and the grant is durable in the audit log; it is
@@ -20,7 +22,9 @@
 pub mod config;
 pub mod ingest;
 pub mod label;
+pub mod recorder;
 pub mod routes;
+pub mod segment;
 pub mod stats;
 pub mod stream;
 pub mod subscriber;
@@ -34,7 +38,7 @@ use redoubt_policy::{Action, Decision, Pdp, Request, Resource};
 use crate::audit_sink::AuditSink;
 use crate::identities::{Principal, Registry};
 use crate::metrics::Metrics;
-use crate::objects::random_id;
+use crate::objects::{ObjectService, random_id};
 use label::{LabelChange, StreamLabel};
 use stream::Stream;
 
@@ -58,6 +62,8 @@ pub struct FmvState {
     controls: Mutex<BTreeMap<(String, u64), Owned>>,
     /// True once the node shuts down: every subscriber ends (a live body would otherwise hold the drain).
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The running recorders (each ends after storing its last segment once the node stops).
+    recorders: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// A UDP subscriber's controls and its owner's certificate fingerprint.
@@ -93,6 +99,7 @@ impl FmvState {
         audit: AuditSink,
         registry: Arc<Registry>,
         metrics: Arc<Metrics>,
+        objects: ObjectService,
     ) -> Result<Arc<FmvState>, FmvStartError> {
         let mut streams = BTreeMap::new();
         let mut sockets = Vec::new();
@@ -116,7 +123,17 @@ impl FmvState {
             metrics,
             controls: Mutex::default(),
             stopping: tokio::sync::watch::channel(false).0,
+            recorders: Mutex::default(),
         });
+        for c in configs {
+            if let (Some(record), Some(stream)) = (&c.record, state.streams.get(&c.id)) {
+                tracing::info!(stream = %c.id, bucket = %record.bucket, segment_seconds = record.segment_seconds, "fmv stream recording");
+                let handle = recorder::start(state.clone(), stream.clone(), objects.clone(), record.clone());
+                if let Ok(mut r) = state.recorders.lock() {
+                    r.push(handle);
+                }
+            }
+        }
         for (stream, socket) in sockets {
             tracing::info!(stream = %stream.id, source = %stream.source, marking = %stream.label().marking, "fmv stream ingesting");
             let reporter = state.clone();
@@ -158,6 +175,23 @@ impl FmvState {
         label: Option<&StreamLabel>,
         decision: &Decision,
     ) -> Result<String, String> {
+        let label = label.map(|l| LabelRef {
+            marking: l.marking.clone(),
+            policy_id: l.label.policy.uri.clone().unwrap_or_else(|| l.label.policy.name.clone()),
+        });
+        self.record(who, device, action, Object::Stream { id: stream.to_owned() }, label, decision).await
+    }
+
+    /// Writes an audit record about any object and waits until it is durable; returns the decision id.
+    pub async fn record(
+        &self,
+        who: Who,
+        device: Option<String>,
+        action: &str,
+        object: Object,
+        label: Option<LabelRef>,
+        decision: &Decision,
+    ) -> Result<String, String> {
         let decision_id = random_id();
         let entry = Entry {
             request_id: random_id(),
@@ -165,11 +199,8 @@ impl FmvState {
             who,
             device,
             action: action.to_owned(),
-            object: Some(Object::Stream { id: stream.to_owned() }),
-            label: label.map(|l| LabelRef {
-                marking: l.marking.clone(),
-                policy_id: l.label.policy.uri.clone().unwrap_or_else(|| l.label.policy.name.clone()),
-            }),
+            object: Some(object),
+            label,
             decision: if decision.permit {
                 redoubt_audit::Decision::Allow
             } else {
@@ -188,6 +219,15 @@ impl FmvState {
     /// Ends every subscriber (at shutdown): live HTTP bodies end, so the connection drain is not held open.
     pub fn stop(&self) {
         self.stopping.send_replace(true);
+    }
+
+    /// Waits (at most `limit`) for every recorder to store its last segment; call after [`FmvState::stop`].
+    pub async fn finish_recordings(&self, limit: std::time::Duration) {
+        let handles = self.recorders.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        let all = futures::future::join_all(handles);
+        if tokio::time::timeout(limit, all).await.is_err() {
+            tracing::warn!("fmv recorders did not finish in time: their last segments may be lost");
+        }
     }
 
     /// Resolves once [`FmvState::stop`] was called.
