@@ -15,7 +15,7 @@ use redoubt_fmv::st0102::{Classification, SecuritySet};
 use redoubt_fmv::st0601::{UasDatalinkWriter, tag};
 use redoubt_fmv::ts::{KlvShape, Muxer, MuxerConfig};
 use redoubt_testkit::{Credential, TestNode, redoubt_command};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const TS: usize = 188;
 const BUCKET: &str = "fmv-rec";
@@ -42,7 +42,8 @@ fn confidential_klv_stream() -> Vec<u8> {
     ts
 }
 
-/// A node with one recorded stream on a free loopback port, and alice (SECRET) and bob (UNCLASSIFIED).
+/// A node with one stream on a free loopback port, and alice (reader, SECRET), bob (reader, UNCLASSIFIED) and
+/// carol (writer, SECRET).
 struct Env {
     node: TestNode,
     dir: tempfile::TempDir,
@@ -50,20 +51,25 @@ struct Env {
 }
 
 impl Env {
-    fn start(id: &str, classification: &str, segment_seconds: u32) -> Env {
+    /// `segment_seconds`: recorded from the start (configuration), or `None`: not recorded.
+    fn start(id: &str, classification: &str, segment_seconds: Option<u32>) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let config = format!(
-            "[[fmv.streams]]\nid = \"{id}\"\nlisten = \"udp://127.0.0.1:{port}\"\nclassification = \"{classification}\"\n\
-             record = {{ bucket = \"{BUCKET}\", segment_seconds = {segment_seconds} }}\n"
+        let mut config = format!(
+            "[[fmv.streams]]\nid = \"{id}\"\nlisten = \"udp://127.0.0.1:{port}\"\nclassification = \"{classification}\"\n"
         );
+        if let Some(seconds) = segment_seconds {
+            config.push_str(&format!("record = {{ bucket = \"{BUCKET}\", segment_seconds = {seconds} }}\n"));
+        }
         let config_path = dir.path().join("node.toml");
         std::fs::write(&config_path, config).unwrap();
         let node = TestNode::start_in(&dir.path().join("data"), &["--config", config_path.to_str().unwrap()])
             .unwrap();
         let ids = dir.path().join("ids");
         std::fs::create_dir(&ids).unwrap();
-        for (name, role, clr) in [("alice", "reader", "SECRET"), ("bob", "reader", "UNCLASSIFIED")] {
+        for (name, role, clr) in
+            [("alice", "reader", "SECRET"), ("bob", "reader", "UNCLASSIFIED"), ("carol", "writer", "SECRET")]
+        {
             node.create_identity(&ids, name, role, clr, "FRA");
         }
         Env { node, dir, port }
@@ -115,6 +121,18 @@ impl Env {
         (status, headers, resp.bytes().unwrap().to_vec())
     }
 
+    /// POST or DELETE `/fmv/streams/{id}/recording` as `who`.
+    fn recording(&self, who: &str, id: &str, body: Option<Value>) -> (u16, Value) {
+        let client = self.node.client(&self.credential(who));
+        let url = format!("{}/fmv/streams/{id}/recording", self.node.url);
+        let resp = match body {
+            Some(b) => client.post(url).json(&b).send().unwrap(),
+            None => client.delete(url).send().unwrap(),
+        };
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(Value::Null))
+    }
+
     fn audit(&self, action: &str) -> Vec<Value> {
         let out = redoubt_command()
             .args(["audit", "query", "--json", "--action", action, "--data-dir"])
@@ -146,7 +164,7 @@ fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
 
 #[test]
 fn a_recorded_stream_is_stored_as_labelled_ztdf_segments_that_concatenate_to_the_stream() {
-    let env = Env::start("uav1", "CONFIDENTIAL", 1);
+    let env = Env::start("uav1", "CONFIDENTIAL", Some(1));
     let ts = vendored_ts();
     send_paced(env.port, &ts, Duration::from_secs(3));
     // Every byte is stored once the silent stream's last segment is closed (deadline + grace).
@@ -203,7 +221,7 @@ fn a_recorded_stream_is_stored_as_labelled_ztdf_segments_that_concatenate_to_the
 
 #[test]
 fn a_label_raised_mid_recording_labels_the_later_segments() {
-    let env = Env::start("uav2", "UNCLASSIFIED", 1);
+    let env = Env::start("uav2", "UNCLASSIFIED", Some(1));
     let ts = vendored_ts();
     let raise = confidential_klv_stream();
     send_paced(env.port, &ts, Duration::from_millis(2500));
@@ -244,7 +262,7 @@ fn a_label_raised_mid_recording_labels_the_later_segments() {
 
 #[test]
 fn the_partial_segment_is_stored_at_shutdown() {
-    let mut env = Env::start("uav3", "CONFIDENTIAL", 3600);
+    let mut env = Env::start("uav3", "CONFIDENTIAL", Some(3600));
     let ts = vendored_ts();
     send_paced(env.port, &ts, Duration::from_millis(300));
     // Received (the relay counted every packet) but the hour-long segment is still open.
@@ -260,4 +278,44 @@ fn the_partial_segment_is_stored_at_shutdown() {
         records[0]["reasons"][0].as_str().unwrap().contains(&format!("{packets} packets")),
         "{records:?}"
     );
+}
+
+#[test]
+fn the_api_starts_and_stops_a_recording_for_a_cleared_writer_only() {
+    let env = Env::start("uav4", "CONFIDENTIAL", None);
+    let body = json!({"bucket": BUCKET, "segment_seconds": 1});
+    // A reader may watch but not record: the PDP refuses `write` on the bucket, and the refusal is audited.
+    let (status, doc) = env.recording("alice", "uav4", Some(body.clone()));
+    assert_eq!(status, 403, "{doc}");
+    let (status, doc) = env.recording("carol", "uav4", Some(json!({"bucket": BUCKET, "segment_seconds": 0})));
+    assert_eq!(status, 400);
+    assert!(doc["error"].as_str().unwrap().contains("segment_seconds"), "{doc}");
+    let (status, doc) = env.recording("carol", "uav4", Some(body.clone()));
+    assert_eq!(status, 201, "{doc}");
+    assert_eq!(doc["recording"]["state"], "recording");
+    assert_eq!(env.recording("carol", "uav4", Some(body)).0, 409);
+
+    let ts = vendored_ts();
+    send_paced(env.port, &ts, Duration::from_millis(1500));
+    env.wait_stream("uav4", |d| d["stats"]["packets"] == ts.len() / TS);
+    // Stopping stores the open segment before it answers.
+    let (status, doc) = env.recording("carol", "uav4", None);
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["recording"]["state"], "stopped", "{doc}");
+    assert_eq!(doc["recording"]["bytes"], ts.len(), "{doc}");
+    assert_eq!(env.recording("carol", "uav4", None).0, 404);
+    let joined: Vec<u8> = env.list("alice", "uav4/").iter().flat_map(|k| env.get("alice", k).2).collect();
+    assert!(joined == ts, "the segments concatenated are not the stream received");
+
+    let starts = env.audit("fmv:StartRecording");
+    assert!(starts.iter().any(|e| e["who"]["name"] == "alice" && e["decision"] == "deny"), "{starts:?}");
+    assert!(starts.iter().any(|e| e["who"]["name"] == "carol" && e["decision"] == "allow"), "{starts:?}");
+    assert!(
+        starts
+            .iter()
+            .all(|e| e["object"]["bucket"] == BUCKET && e["label"]["marking"] == "NATO CONFIDENTIAL")
+    );
+    let stops = env.audit("fmv:StopRecording");
+    assert_eq!(stops.len(), 1, "{stops:?}");
+    assert_eq!(stops[0]["who"]["name"], "carol");
 }

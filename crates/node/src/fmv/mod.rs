@@ -13,6 +13,7 @@
 //! | `routes.rs` | the `/fmv/…` routes |
 //! | `segment.rs` | cutting a recorded stream into segments on packet boundaries (pure) |
 //! | `recorder.rs` | recording a stream into the object store as ZTDF segments under its label |
+//! | `record_routes.rs` | starting and stopping a recording over the API (decided as a write into the bucket) |
 //!
 //! INVARIANT: a subscriber receives a byte only after the PDP permitted `read` on the stream's label (exactly
 //! as an object GET, on the reserved pseudo-bucket `fmv`) and the grant is durable in the audit log; it is
@@ -22,6 +23,7 @@
 pub mod config;
 pub mod ingest;
 pub mod label;
+pub mod record_routes;
 pub mod recorder;
 pub mod routes;
 pub mod segment;
@@ -62,8 +64,10 @@ pub struct FmvState {
     controls: Mutex<BTreeMap<(String, u64), Owned>>,
     /// True once the node shuts down: every subscriber ends (a live body would otherwise hold the drain).
     stopping: tokio::sync::watch::Sender<bool>,
-    /// The running recorders (each ends after storing its last segment once the node stops).
-    recorders: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The object service recordings are stored through.
+    objects: ObjectService,
+    /// The recorders by stream id (each ends after storing its last segment once stopped or the node stops).
+    recorders: Mutex<BTreeMap<String, tokio::task::JoinHandle<()>>>,
 }
 
 /// A UDP subscriber's controls and its owner's certificate fingerprint.
@@ -123,15 +127,12 @@ impl FmvState {
             metrics,
             controls: Mutex::default(),
             stopping: tokio::sync::watch::channel(false).0,
+            objects,
             recorders: Mutex::default(),
         });
         for c in configs {
             if let (Some(record), Some(stream)) = (&c.record, state.streams.get(&c.id)) {
-                tracing::info!(stream = %c.id, bucket = %record.bucket, segment_seconds = record.segment_seconds, "fmv stream recording");
-                let handle = recorder::start(state.clone(), stream.clone(), objects.clone(), record.clone());
-                if let Ok(mut r) = state.recorders.lock() {
-                    r.push(handle);
-                }
+                let _ = state.start_recording(stream, record.clone());
             }
         }
         for (stream, socket) in sockets {
@@ -221,9 +222,67 @@ impl FmvState {
         self.stopping.send_replace(true);
     }
 
+    /// Starts recording `stream`; `Err` with the running recording when one is already running.
+    pub fn start_recording(
+        self: &Arc<Self>,
+        stream: &Arc<Stream>,
+        config: config::RecordConfig,
+    ) -> Result<(), Arc<recorder::Recording>> {
+        let Ok(mut recorders) = self.recorders.lock() else { return Ok(()) };
+        if let Some(running) = stream.recording().filter(|r| r.is_active()) {
+            return Err(running);
+        }
+        tracing::info!(stream = %stream.id, bucket = %config.bucket, segment_seconds = config.segment_seconds, "fmv stream recording");
+        let handle = recorder::start(self.clone(), stream.clone(), self.objects.clone(), config);
+        recorders.insert(stream.id.clone(), handle);
+        Ok(())
+    }
+
+    /// Stops recording `stream` and waits (at most `limit`) until its open segment is stored; `None` when it
+    /// was not recording.
+    pub async fn stop_recording(
+        &self,
+        stream: &Stream,
+        limit: std::time::Duration,
+    ) -> Option<Arc<recorder::Recording>> {
+        let recording = stream.recording().filter(|r| r.is_active())?;
+        recording.stop.notify_one();
+        let handle = self.recorders.lock().ok().and_then(|mut r| r.remove(&stream.id));
+        if let Some(handle) = handle
+            && tokio::time::timeout(limit, handle).await.is_err()
+        {
+            tracing::warn!(stream = %stream.id, "fmv recorder did not finish in time");
+        }
+        Some(recording)
+    }
+
+    /// The PDP's decision on `principal` recording `stream` into `bucket`: `write` on the bucket, key the
+    /// stream's prefix, under the stream's current label, exactly as an S3 PUT of a segment would be decided.
+    pub fn decide_recording(&self, principal: &Principal, stream: &Stream, bucket: &str) -> Decision {
+        let label = stream.label();
+        if let Some(why) = &label.quarantined {
+            return Decision {
+                permit: false,
+                reasons: vec![why.clone()],
+                policy_ids: vec!["fmv-stream-quarantined".to_owned()],
+            };
+        }
+        let prefix = format!("{}/", stream.id);
+        self.pdp.decide(&Request {
+            subject: &principal.subject,
+            action: Action::Write,
+            resource: Resource { bucket, key: Some(&prefix), label: Some(&label.label) },
+            now_unix: time::OffsetDateTime::now_utc().unix_timestamp(),
+        })
+    }
+
     /// Waits (at most `limit`) for every recorder to store its last segment; call after [`FmvState::stop`].
     pub async fn finish_recordings(&self, limit: std::time::Duration) {
-        let handles = self.recorders.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        let handles: Vec<_> = self
+            .recorders
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r).into_values().collect())
+            .unwrap_or_default();
         let all = futures::future::join_all(handles);
         if tokio::time::timeout(limit, all).await.is_err() {
             tracing::warn!("fmv recorders did not finish in time: their last segments may be lost");

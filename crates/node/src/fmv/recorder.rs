@@ -62,6 +62,8 @@ pub struct Recording {
     pub last_error: Mutex<Option<String>>,
     /// The key of the last segment stored.
     pub last_key: Mutex<Option<String>>,
+    /// Ends the recording (the open segment is stored first).
+    pub stop: tokio::sync::Notify,
 }
 
 impl Recording {
@@ -76,7 +78,13 @@ impl Recording {
             drops: AtomicU64::new(0),
             last_error: Mutex::new(None),
             last_key: Mutex::new(None),
+            stop: tokio::sync::Notify::new(),
         }
+    }
+
+    /// True while the recorder runs.
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
     }
 
     /// The state as JSON.
@@ -145,8 +153,8 @@ struct Cut {
     at: Instant,
 }
 
-/// Starts recording `stream` as configured; the handle ends once the last segment is stored after
-/// [`FmvState::stop`].
+/// Starts recording `stream`; the handle ends once the last segment is stored after [`FmvState::stop`] or
+/// [`Recording::stop`].
 pub fn start(
     state: Arc<FmvState>,
     stream: Arc<Stream>,
@@ -187,6 +195,7 @@ async fn read(
         let closed = tokio::select! {
             biased;
             () = async { drop(stopping.wait_for(|stop| *stop).await.map(|_| ())) } => break,
+            () = recording.stop.notified() => break,
             _ = ticker.tick() => segmenter.poll(Instant::now(), OffsetDateTime::now_utc()),
             msg = rx.recv() => match msg {
                 Ok(packets) => {
