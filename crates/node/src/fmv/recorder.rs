@@ -365,6 +365,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_segment_label_only_rises_and_a_quarantine_is_final() {
+        use super::super::config::LabelSource;
+        use super::super::label::configured;
+        let pdp = crate::default_pdp().unwrap();
+        let spif = pdp.spif();
+        let low = configured(&LabelSource::Classification("UNCLASSIFIED".into()), spif).unwrap();
+        let high = configured(&LabelSource::Classification("CONFIDENTIAL".into()), spif).unwrap();
+        let marking = |l: &SegmentLabel| l.label.as_ref().unwrap().marking.clone();
+        let mut seg = SegmentLabel::of(&low, spif);
+        seg.merge(&high, spif);
+        assert_eq!(marking(&seg), "NATO CONFIDENTIAL");
+        seg.merge(&low, spif);
+        assert_eq!(marking(&seg), "NATO CONFIDENTIAL", "never lowered");
+        let quarantined = StreamLabel { quarantined: Some("unmappable".into()), ..high.clone() };
+        seg.merge(&quarantined, spif);
+        assert!(seg.label.as_ref().unwrap_err().contains("quarantined"));
+        seg.merge(&high, spif);
+        assert!(seg.label.is_err(), "a quarantined segment stays unstored");
+    }
+
+    #[test]
     fn segment_keys_sort_in_time_order() {
         let a = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_000).unwrap();
         let b = a + Duration::from_millis(900);
