@@ -202,6 +202,24 @@ fn a_recorded_stream_is_stored_as_labelled_ztdf_segments_that_concatenate_to_the
     assert!(joined == ts, "the segments concatenated are not the stream received");
     assert_eq!(doc["stats"]["packets"], packets);
 
+    // `redoubt get` (the stored container, opened with the key the node's KAS releases) reads a segment too.
+    let out = env.dir.path().join("segment.ts");
+    let ids = env.dir.path().join("ids");
+    let got = redoubt_command()
+        .arg("get")
+        .args(["--url", &env.node.url, "--data-dir"])
+        .arg(&env.node.data_dir)
+        .arg("--cert")
+        .arg(ids.join("alice.pem"))
+        .arg("--key")
+        .arg(ids.join("alice.key"))
+        .arg(format!("{BUCKET}/{}", keys[0]))
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    assert_eq!(std::fs::read(&out).unwrap(), env.get("alice", &keys[0]).2);
+
     // bob (UNCLASSIFIED) is refused every segment.
     for key in &keys {
         assert_eq!(env.get("bob", key).0, 403, "{key}");
@@ -289,7 +307,7 @@ fn the_api_starts_and_stops_a_recording_for_a_cleared_writer_only() {
     assert_eq!(status, 403, "{doc}");
     let (status, doc) = env.recording("carol", "uav4", Some(json!({"bucket": BUCKET, "segment_seconds": 0})));
     assert_eq!(status, 400);
-    assert!(doc["error"].as_str().unwrap().contains("segment_seconds"), "{doc}");
+    assert!(doc["error"].as_str().unwrap().contains("`segment_seconds` is 0"), "{doc}");
     let (status, doc) = env.recording("carol", "uav4", Some(body.clone()));
     assert_eq!(status, 201, "{doc}");
     assert_eq!(doc["recording"]["state"], "recording");

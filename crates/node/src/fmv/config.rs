@@ -42,13 +42,14 @@ pub struct RecordConfig {
 /// The range of `segment_seconds`.
 pub const SEGMENT_SECONDS: std::ops::RangeInclusive<u32> = 1..=3600;
 
-/// Checks a recording's bucket and segment length; errors name the key.
-pub fn check_record(bucket: &str, segment_seconds: i64) -> Result<RecordConfig, String> {
-    crate::objects::names::check_s3_bucket(bucket).map_err(|e| format!("`record.bucket`: {e}"))?;
+/// Checks a recording's bucket and segment length; errors name the key (`prefix` is `record.` in the
+/// configuration, empty in an API body).
+pub fn check_record(bucket: &str, segment_seconds: i64, prefix: &str) -> Result<RecordConfig, String> {
+    crate::objects::names::check_s3_bucket(bucket).map_err(|e| format!("`{prefix}bucket`: {e}"))?;
     let seconds = u32::try_from(segment_seconds)
         .ok()
         .filter(|s| SEGMENT_SECONDS.contains(s))
-        .ok_or_else(|| format!("`record.segment_seconds` is {segment_seconds}; expected 1 to 3600"))?;
+        .ok_or_else(|| format!("`{prefix}segment_seconds` is {segment_seconds}; expected 1 to 3600"))?;
     Ok(RecordConfig { bucket: bucket.to_owned(), segment_seconds: seconds })
 }
 
@@ -68,7 +69,7 @@ fn parse_record(value: &toml::Value) -> Result<RecordConfig, String> {
         .get("segment_seconds")
         .and_then(toml::Value::as_integer)
         .ok_or_else(|| format!("`record.segment_seconds` is missing or not an integer; {form}"))?;
-    check_record(bucket, seconds)
+    check_record(bucket, seconds, "record.")
 }
 
 /// A UDP source: a loopback unicast address, or a multicast group joined on the loopback interface.

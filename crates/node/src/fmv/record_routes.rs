@@ -83,7 +83,7 @@ pub async fn start(
             "the body is not {\"bucket\": \"BUCKET\", \"segment_seconds\": SECONDS}",
         );
     };
-    let config: RecordConfig = match check_record(&request.bucket, request.segment_seconds) {
+    let config: RecordConfig = match check_record(&request.bucket, request.segment_seconds, "") {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
