@@ -217,7 +217,7 @@ pub const KEYS: &[KeyDef] = &[
     },
     KeyDef {
         path: "fmv.streams",
-        expected: "[[fmv.streams]] tables in the config file, each with id, listen = \"udp://127.0.0.1:PORT\" and classification or label_file",
+        expected: "[[fmv.streams]] tables in the config file, each with id, listen = \"udp://127.0.0.1:PORT\", classification or label_file, and optionally record",
     },
     KeyDef {
         path: "log.level",
@@ -569,6 +569,13 @@ impl Config {
                     out.push_str(&format!("label_file = {}\n", quote(&p.to_string_lossy())));
                 }
             }
+            if let Some(r) = &stream.record {
+                out.push_str(&format!(
+                    "record = {{ bucket = {}, segment_seconds = {} }}\n",
+                    quote(&r.bucket),
+                    r.segment_seconds
+                ));
+            }
         }
         out
     }
@@ -686,10 +693,12 @@ mod tests {
     #[test]
     fn fmv_streams_come_from_the_file_and_show_round_trips() {
         let c = load_text(
-            "[[fmv.streams]]\nid = \"uav1\"\nlisten = \"udp://127.0.0.1:5000\"\nclassification = \"SECRET\"\n",
+            "[[fmv.streams]]\nid = \"uav1\"\nlisten = \"udp://127.0.0.1:5000\"\nclassification = \"SECRET\"\n\
+             record = { bucket = \"fmv-rec\", segment_seconds = 10 }\n",
         )
         .unwrap();
         assert_eq!(c.fmv_streams.len(), 1);
+        assert!(c.fmv_streams[0].record.is_some());
         let mut back = Config::default();
         back.apply_toml(Path::new("/abs/redoubt.toml"), &c.to_toml()).unwrap();
         assert_eq!(back.fmv_streams, c.fmv_streams);

@@ -183,6 +183,7 @@ impl Node {
             metrics.clone(),
         );
         let tokens = service.tokens.clone();
+        let recorder_objects = objects.clone();
         let mut builder = s3s::service::S3ServiceBuilder::new(objects);
         builder.set_auth(objects::auth::Keys(registry.clone()));
         builder.set_access(objects::auth::Access(registry.clone()));
@@ -213,9 +214,11 @@ impl Node {
             service.audit.clone(),
             registry.clone(),
             metrics.clone(),
+            recorder_objects,
         )
         .await?;
         let stop_fmv = fmv.clone();
+        let recorders = fmv.clone();
         let state = Arc::new(http::AppState {
             fmv: Some(fmv),
             metrics: metrics.clone(),
@@ -245,6 +248,8 @@ impl Node {
                 stop_fmv.stop();
             })
             .await;
+        // The recorders store their partial segments (audited) before the audit log closes.
+        recorders.finish_recordings(std::time::Duration::from_secs(10)).await;
         let audit = service.audit.clone();
         match tokio::task::spawn_blocking(move || audit.close()).await {
             Ok(Ok(())) => {}

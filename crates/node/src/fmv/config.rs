@@ -5,6 +5,7 @@
 //! id = "uav1"
 //! listen = "udp://127.0.0.1:5000"     # unicast on loopback, or a multicast group joined on loopback
 //! classification = "CONFIDENTIAL"     # or label_file = "uav1-label.xml" (STANAG 4774 XML)
+//! record = { bucket = "fmv-rec", segment_seconds = 10 }   # optional: record into the object store
 //! ```
 //!
 //! This build ingests on loopback only: a unicast address must be a loopback address and a multicast group is
@@ -25,6 +26,50 @@ pub struct StreamConfig {
     pub listen: UdpSource,
     /// Where the configured label comes from.
     pub label: LabelSource,
+    /// Recording into the object store, when configured.
+    pub record: Option<RecordConfig>,
+}
+
+/// Recording of a stream: one ZTDF object per segment of `segment_seconds` of wall time, in `bucket`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordConfig {
+    /// The bucket (S3 naming rules, not reserved); created by the node when missing.
+    pub bucket: String,
+    /// Seconds of wall time per segment.
+    pub segment_seconds: u32,
+}
+
+/// The range of `segment_seconds`.
+pub const SEGMENT_SECONDS: std::ops::RangeInclusive<u32> = 1..=3600;
+
+/// Checks a recording's bucket and segment length; errors name the key (`prefix` is `record.` in the
+/// configuration, empty in an API body).
+pub fn check_record(bucket: &str, segment_seconds: i64, prefix: &str) -> Result<RecordConfig, String> {
+    crate::objects::names::check_s3_bucket(bucket).map_err(|e| format!("`{prefix}bucket`: {e}"))?;
+    let seconds = u32::try_from(segment_seconds)
+        .ok()
+        .filter(|s| SEGMENT_SECONDS.contains(s))
+        .ok_or_else(|| format!("`{prefix}segment_seconds` is {segment_seconds}; expected 1 to 3600"))?;
+    Ok(RecordConfig { bucket: bucket.to_owned(), segment_seconds: seconds })
+}
+
+fn parse_record(value: &toml::Value) -> Result<RecordConfig, String> {
+    let form = "expected `record = { bucket = \"fmv-rec\", segment_seconds = 10 }`";
+    let Some(table) = value.as_table() else {
+        return Err(format!("`record` is not a table; {form}"));
+    };
+    if let Some(key) = table.keys().find(|k| !["bucket", "segment_seconds"].contains(&k.as_str())) {
+        return Err(format!("unknown key `record.{key}`; {form}"));
+    }
+    let bucket = table
+        .get("bucket")
+        .and_then(toml::Value::as_str)
+        .ok_or_else(|| format!("`record.bucket` is missing or not a string; {form}"))?;
+    let seconds = table
+        .get("segment_seconds")
+        .and_then(toml::Value::as_integer)
+        .ok_or_else(|| format!("`record.segment_seconds` is missing or not an integer; {form}"))?;
+    check_record(bucket, seconds, "record.")
 }
 
 /// A UDP source: a loopback unicast address, or a multicast group joined on the loopback interface.
@@ -102,11 +147,12 @@ pub fn parse_streams(value: &toml::Value, base: &Path) -> Result<Vec<StreamConfi
         let Some(table) = item.as_table() else {
             return Err(at("expected a table with id, listen and classification or label_file".to_owned()));
         };
-        if let Some(key) =
-            table.keys().find(|k| !["id", "listen", "classification", "label_file"].contains(&k.as_str()))
+        if let Some(key) = table
+            .keys()
+            .find(|k| !["id", "listen", "classification", "label_file", "record"].contains(&k.as_str()))
         {
             return Err(at(format!(
-                "unknown key `{key}`; known keys: id, listen, classification, label_file"
+                "unknown key `{key}`; known keys: id, listen, classification, label_file, record"
             )));
         }
         let text = |key: &str| table.get(key).and_then(toml::Value::as_str);
@@ -138,7 +184,8 @@ pub fn parse_streams(value: &toml::Value, base: &Path) -> Result<Vec<StreamConfi
                 ));
             }
         };
-        streams.push(StreamConfig { id: id.to_owned(), listen, label });
+        let record = table.get("record").map(parse_record).transpose().map_err(at)?;
+        streams.push(StreamConfig { id: id.to_owned(), listen, label, record });
     }
     Ok(streams)
 }
@@ -187,5 +234,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("used twice"), "{e}");
+    }
+
+    #[test]
+    fn recordings_parse_and_bad_ones_name_the_key() {
+        let base = "[[fmv.streams]]\nid = \"a\"\nlisten = \"udp://127.0.0.1:5000\"\nclassification = \"S\"\n";
+        let s = parse(&format!("{base}record = {{ bucket = \"fmv-rec\", segment_seconds = 10 }}\n")).unwrap();
+        assert_eq!(s[0].record, Some(RecordConfig { bucket: "fmv-rec".into(), segment_seconds: 10 }));
+        assert_eq!(parse(base).unwrap()[0].record, None);
+        for (record, want) in [
+            ("{ bucket = \"fmv-rec\", segment_seconds = 0 }", "`record.segment_seconds` is 0"),
+            ("{ bucket = \"fmv-rec\", segment_seconds = 3601 }", "`record.segment_seconds` is 3601"),
+            ("{ bucket = \"Bad_Name\", segment_seconds = 10 }", "`record.bucket`"),
+            ("{ bucket = \"fmv\", segment_seconds = 10 }", "reserved"),
+            ("{ bucket = \"fmv-rec\" }", "`record.segment_seconds` is missing"),
+            ("{ bucket = \"fmv-rec\", segment_seconds = 10, every = 1 }", "unknown key `record.every`"),
+            ("\"fmv-rec\"", "`record` is not a table"),
+        ] {
+            let e = parse(&format!("{base}record = {record}\n")).unwrap_err();
+            assert!(e.contains(want) && e.starts_with("stream 1:"), "{record}: {e}");
+        }
     }
 }

@@ -11,6 +11,9 @@
 //! | `ingest.rs` | the UDP sockets, the relay path and the analysis thread |
 //! | `subscriber.rs` | a subscriber: its sink, its periodic re-check, its cut-off |
 //! | `routes.rs` | the `/fmv/…` routes |
+//! | `segment.rs` | cutting a recorded stream into segments on packet boundaries (pure) |
+//! | `recorder.rs` | recording a stream into the object store as ZTDF segments under its label |
+//! | `record_routes.rs` | starting and stopping a recording over the API (decided as a write into the bucket) |
 //!
 //! INVARIANT: a subscriber receives a byte only after the PDP permitted `read` on the stream's label (exactly
 //! as an object GET, on the reserved pseudo-bucket `fmv`) and the grant is durable in the audit log; it is
@@ -20,7 +23,10 @@
 pub mod config;
 pub mod ingest;
 pub mod label;
+pub mod record_routes;
+pub mod recorder;
 pub mod routes;
+pub mod segment;
 pub mod stats;
 pub mod stream;
 pub mod subscriber;
@@ -34,7 +40,7 @@ use redoubt_policy::{Action, Decision, Pdp, Request, Resource};
 use crate::audit_sink::AuditSink;
 use crate::identities::{Principal, Registry};
 use crate::metrics::Metrics;
-use crate::objects::random_id;
+use crate::objects::{ObjectService, random_id};
 use label::{LabelChange, StreamLabel};
 use stream::Stream;
 
@@ -58,6 +64,10 @@ pub struct FmvState {
     controls: Mutex<BTreeMap<(String, u64), Owned>>,
     /// True once the node shuts down: every subscriber ends (a live body would otherwise hold the drain).
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The object service recordings are stored through.
+    objects: ObjectService,
+    /// The recorders by stream id (each ends after storing its last segment once stopped or the node stops).
+    recorders: Mutex<BTreeMap<String, tokio::task::JoinHandle<()>>>,
 }
 
 /// A UDP subscriber's controls and its owner's certificate fingerprint.
@@ -93,6 +103,7 @@ impl FmvState {
         audit: AuditSink,
         registry: Arc<Registry>,
         metrics: Arc<Metrics>,
+        objects: ObjectService,
     ) -> Result<Arc<FmvState>, FmvStartError> {
         let mut streams = BTreeMap::new();
         let mut sockets = Vec::new();
@@ -116,7 +127,14 @@ impl FmvState {
             metrics,
             controls: Mutex::default(),
             stopping: tokio::sync::watch::channel(false).0,
+            objects,
+            recorders: Mutex::default(),
         });
+        for c in configs {
+            if let (Some(record), Some(stream)) = (&c.record, state.streams.get(&c.id)) {
+                let _ = state.start_recording(stream, record.clone());
+            }
+        }
         for (stream, socket) in sockets {
             tracing::info!(stream = %stream.id, source = %stream.source, marking = %stream.label().marking, "fmv stream ingesting");
             let reporter = state.clone();
@@ -158,6 +176,23 @@ impl FmvState {
         label: Option<&StreamLabel>,
         decision: &Decision,
     ) -> Result<String, String> {
+        let label = label.map(|l| LabelRef {
+            marking: l.marking.clone(),
+            policy_id: l.label.policy.uri.clone().unwrap_or_else(|| l.label.policy.name.clone()),
+        });
+        self.record(who, device, action, Object::Stream { id: stream.to_owned() }, label, decision).await
+    }
+
+    /// Writes an audit record about any object and waits until it is durable; returns the decision id.
+    pub async fn record(
+        &self,
+        who: Who,
+        device: Option<String>,
+        action: &str,
+        object: Object,
+        label: Option<LabelRef>,
+        decision: &Decision,
+    ) -> Result<String, String> {
         let decision_id = random_id();
         let entry = Entry {
             request_id: random_id(),
@@ -165,11 +200,8 @@ impl FmvState {
             who,
             device,
             action: action.to_owned(),
-            object: Some(Object::Stream { id: stream.to_owned() }),
-            label: label.map(|l| LabelRef {
-                marking: l.marking.clone(),
-                policy_id: l.label.policy.uri.clone().unwrap_or_else(|| l.label.policy.name.clone()),
-            }),
+            object: Some(object),
+            label,
             decision: if decision.permit {
                 redoubt_audit::Decision::Allow
             } else {
@@ -188,6 +220,73 @@ impl FmvState {
     /// Ends every subscriber (at shutdown): live HTTP bodies end, so the connection drain is not held open.
     pub fn stop(&self) {
         self.stopping.send_replace(true);
+    }
+
+    /// Starts recording `stream`; `Err` with the running recording when one is already running.
+    pub fn start_recording(
+        self: &Arc<Self>,
+        stream: &Arc<Stream>,
+        config: config::RecordConfig,
+    ) -> Result<(), Arc<recorder::Recording>> {
+        let Ok(mut recorders) = self.recorders.lock() else { return Ok(()) };
+        if let Some(running) = stream.recording().filter(|r| r.is_active()) {
+            return Err(running);
+        }
+        tracing::info!(stream = %stream.id, bucket = %config.bucket, segment_seconds = config.segment_seconds, "fmv stream recording");
+        let handle = recorder::start(self.clone(), stream.clone(), self.objects.clone(), config);
+        recorders.insert(stream.id.clone(), handle);
+        Ok(())
+    }
+
+    /// Stops recording `stream` and waits (at most `limit`) until its open segment is stored; `None` when it
+    /// was not recording.
+    pub async fn stop_recording(
+        &self,
+        stream: &Stream,
+        limit: std::time::Duration,
+    ) -> Option<Arc<recorder::Recording>> {
+        let recording = stream.recording().filter(|r| r.is_active())?;
+        recording.stop.notify_one();
+        let handle = self.recorders.lock().ok().and_then(|mut r| r.remove(&stream.id));
+        if let Some(handle) = handle
+            && tokio::time::timeout(limit, handle).await.is_err()
+        {
+            tracing::warn!(stream = %stream.id, "fmv recorder did not finish in time");
+        }
+        Some(recording)
+    }
+
+    /// The PDP's decision on `principal` recording `stream` into `bucket`: `write` on the bucket, key the
+    /// stream's prefix, under the stream's current label, exactly as an S3 PUT of a segment would be decided.
+    pub fn decide_recording(&self, principal: &Principal, stream: &Stream, bucket: &str) -> Decision {
+        let label = stream.label();
+        if let Some(why) = &label.quarantined {
+            return Decision {
+                permit: false,
+                reasons: vec![why.clone()],
+                policy_ids: vec!["fmv-stream-quarantined".to_owned()],
+            };
+        }
+        let prefix = format!("{}/", stream.id);
+        self.pdp.decide(&Request {
+            subject: &principal.subject,
+            action: Action::Write,
+            resource: Resource { bucket, key: Some(&prefix), label: Some(&label.label) },
+            now_unix: time::OffsetDateTime::now_utc().unix_timestamp(),
+        })
+    }
+
+    /// Waits (at most `limit`) for every recorder to store its last segment; call after [`FmvState::stop`].
+    pub async fn finish_recordings(&self, limit: std::time::Duration) {
+        let handles: Vec<_> = self
+            .recorders
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r).into_values().collect())
+            .unwrap_or_default();
+        let all = futures::future::join_all(handles);
+        if tokio::time::timeout(limit, all).await.is_err() {
+            tracing::warn!("fmv recorders did not finish in time: their last segments may be lost");
+        }
     }
 
     /// Resolves once [`FmvState::stop`] was called.

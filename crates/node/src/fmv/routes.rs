@@ -10,6 +10,8 @@
 //! | `POST /fmv/streams/{id}/subscribers` | `{"destination": "udp://127.0.0.1:PORT", "lease_secs": 30}`: the node sends the packets there |
 //! | `POST /fmv/streams/{id}/subscribers/{sub}/renew` | extends a UDP subscriber's lease |
 //! | `DELETE /fmv/streams/{id}/subscribers/{sub}` | ends a UDP subscriber |
+//! | `POST /fmv/streams/{id}/recording` | `{"bucket": "fmv-rec", "segment_seconds": 10}`: starts recording (see `record_routes.rs`) |
+//! | `DELETE /fmv/streams/{id}/recording` | stops recording once the open segment is stored |
 //!
 //! This build sends UDP to loopback destinations only; any other destination is refused and audited.
 
@@ -52,27 +54,31 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: Option<Arc<FmvState>>) ->
         .route("/fmv/streams/{id}/subscribers", post(subscribe_udp))
         .route("/fmv/streams/{id}/subscribers/{sub}/renew", post(renew))
         .route("/fmv/streams/{id}/subscribers/{sub}", delete(unsubscribe))
+        .route(
+            "/fmv/streams/{id}/recording",
+            post(super::record_routes::start).delete(super::record_routes::stop),
+        )
         .with_state(state)
 }
 
 /// The caller, as a viewer (certificate identities only: the gate let nobody else through).
-fn viewer(peer: &Peer, cert: &PeerCert) -> Option<Viewer> {
+pub(super) fn viewer(peer: &Peer, cert: &PeerCert) -> Option<Viewer> {
     let (Peer(Some(principal)), Some(fingerprint)) = (peer, &cert.0) else { return None };
     Some(Viewer { principal: principal.clone(), fingerprint: fingerprint.clone() })
 }
 
-fn unauthenticated() -> Response {
+pub(super) fn unauthenticated() -> Response {
     error(
         StatusCode::UNAUTHORIZED,
         "authentication required: present a client certificate issued by this node's CA",
     )
 }
 
-fn unavailable() -> Response {
+pub(super) fn unavailable() -> Response {
     error(StatusCode::SERVICE_UNAVAILABLE, "the audit log is unavailable; the request was not served")
 }
 
-fn no_stream(id: &str) -> Response {
+pub(super) fn no_stream(id: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
         &format!("no stream `{id}`: `redoubt fmv list` shows the streams you may read"),
@@ -80,7 +86,7 @@ fn no_stream(id: &str) -> Response {
 }
 
 /// A refusal: the decision id and the rules that decided (the reasons stay in the audit).
-fn forbidden(decision_id: &str, decision: &Decision) -> Response {
+pub(super) fn forbidden(decision_id: &str, decision: &Decision) -> Response {
     let rules = decision.policy_ids.join(", ");
     (
         StatusCode::FORBIDDEN,

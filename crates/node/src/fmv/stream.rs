@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::config::UdpSource;
 use super::label::StreamLabel;
+use super::recorder::Recording;
 use super::stats::{RateMeter, Telemetry, Track};
 
 /// Datagrams each subscriber may fall behind before it loses the oldest (about 1.3 MB of 7-packet datagrams).
@@ -41,6 +42,8 @@ pub struct Stream {
     next_subscriber: AtomicU64,
     /// Drops of subscribers that have ended.
     ended_drops: AtomicU64,
+    /// The recording, when one was started.
+    recording: Mutex<Option<Arc<Recording>>>,
 }
 
 /// Counters of the relay path.
@@ -104,6 +107,7 @@ impl Stream {
             subscribers: Mutex::new(BTreeMap::new()),
             next_subscriber: AtomicU64::new(1),
             ended_drops: AtomicU64::new(0),
+            recording: Mutex::new(None),
         }
     }
 
@@ -135,6 +139,23 @@ impl Stream {
     pub fn relay(&self, packets: Bytes) {
         // No receiver is not an error: nobody is watching.
         let _ = self.relay.send(packets);
+    }
+
+    /// A ring receiver for the recorder (not a viewer: not listed, not counted in [`MAX_SUBSCRIBERS`]).
+    pub fn record_receiver(&self) -> broadcast::Receiver<Bytes> {
+        self.relay.subscribe()
+    }
+
+    /// Sets the stream's recording (shown in its JSON).
+    pub fn set_recording(&self, recording: Arc<Recording>) {
+        if let Ok(mut r) = self.recording.lock() {
+            *r = Some(recording);
+        }
+    }
+
+    /// The stream's recording, when one was started.
+    pub fn recording(&self) -> Option<Arc<Recording>> {
+        self.recording.lock().ok()?.clone()
     }
 
     /// Registers a subscriber: its receiver (from now on), its id and its counters. `None` when the stream has
@@ -233,6 +254,7 @@ impl Stream {
             },
             "telemetry": telemetry.to_json(),
             "subscribers": subs,
+            "recording": self.recording().map(|r| r.to_json()),
         })
     }
 }

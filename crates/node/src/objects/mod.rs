@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod crypt;
+pub mod internal;
 pub mod labels;
 pub mod names;
 mod s3;

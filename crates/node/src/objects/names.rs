@@ -39,6 +39,27 @@ pub fn check_bucket(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a bucket name against the S3 naming rules (3 to 63 lower-case letters, digits, `-` and `.`, starting
+/// and ending with a letter or digit, not an IPv4 address) and the node's reserved names. For names the node
+/// chooses itself (configuration); s3s checks the same rules on requests.
+pub fn check_s3_bucket(name: &str) -> Result<(), String> {
+    let ok_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.';
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !(3..=63).contains(&name.len())
+        || !name.bytes().all(ok_byte)
+        || !edge(name.as_bytes().first())
+        || !edge(name.as_bytes().last())
+        || name.contains("..")
+        || name.parse::<std::net::Ipv4Addr>().is_ok()
+    {
+        return Err(format!(
+            "`{name}` is not a bucket name: 3 to 63 lower-case letters, digits, `-` or `.`, starting and ending \
+             with a letter or digit"
+        ));
+    }
+    check_bucket(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +82,9 @@ mod tests {
     fn buckets() {
         assert!(check_bucket("admin").is_err());
         assert!(check_bucket("missions").is_ok());
+        assert!(check_s3_bucket("fmv-rec").is_ok());
+        for bad in ["fmv", "ab", "Fmv-rec", "-rec", "rec-", "a..b", "192.168.1.1", "a_b", &"a".repeat(64)] {
+            assert!(check_s3_bucket(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -15,6 +15,7 @@ use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use tokio::sync::mpsc;
 
 use super::crypt::{self, Chunk, Sealed};
+use super::internal::sealed_meta;
 use super::labels::{self, CheckedLabel, DEFAULT_LABEL_HEADER, LABEL_META, MARKING_META};
 use super::names;
 use super::{Caller, MAX_PUT_BYTES, MIN_PART_BYTES, ObjectService, store_error};
@@ -538,21 +539,9 @@ impl S3 for ObjectService {
             self.discard(sealed.blob).await;
             return Err(s3_error!(IncompleteBody, "the body length differs from Content-Length"));
         }
-        let tag = hex::encode(sealed.md5);
-        let meta = ObjectMeta {
-            blob: sealed.blob.clone(),
-            size: sealed.size,
-            stored_size: sealed.stored_size,
-            etag: tag.clone(),
-            last_modified_unix_ms: now_ms(),
-            content_type: input.content_type,
-            user_metadata: user,
-            label: label.compact,
-            label_marking: label.marking,
-            client_ztdf: false,
-            parts: 0,
-            owner: caller.principal.name.clone(),
-        };
+        let meta =
+            sealed_meta(&sealed, label, input.content_type, user, caller.principal.name.clone(), now_ms());
+        let tag = meta.etag.clone();
         let store = self.store().clone();
         let (b, k) = (input.bucket, input.key);
         let committed = blocking(move || store.put_object(&b, &k, meta, pre)).await?;
