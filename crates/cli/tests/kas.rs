@@ -95,17 +95,7 @@ impl Env {
 
     /// KAS audit records' entries, as JSON.
     fn kas_audit(&self) -> Vec<Value> {
-        let out = redoubt_command()
-            .args(["audit", "query", "--json", "--action", "kas:Rewrap", "--data-dir"])
-            .arg(&self.node.data_dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["entry"].clone())
-            .collect()
+        self.node.audit_entries("kas:Rewrap")
     }
 
     /// A reqwest client presenting `who`'s certificate.
@@ -115,6 +105,24 @@ impl Env {
             cert: ids.join(format!("{who}.pem")),
             key: ids.join(format!("{who}.key")),
         })
+    }
+
+    /// Creates `bucket` and stores `data` at `key` (URL path form) over S3 as `who`, labelled CONFIDENTIAL FRA.
+    fn put_labelled(&self, who: &str, bucket: &str, key: &str, data: &[u8]) {
+        let client = self.client(who);
+        let compact =
+            redoubt_label::Label::from_xml(CONFIDENTIAL_FRA.as_bytes(), redoubt_label::Mode::Strict)
+                .unwrap()
+                .to_compact_json()
+                .unwrap();
+        assert!(client.put(format!("{}/{bucket}", self.node.url)).send().unwrap().status().is_success());
+        let put = client
+            .put(format!("{}/{bucket}/{key}", self.node.url))
+            .header("x-amz-meta-redoubt-label", &compact)
+            .body(data.to_vec())
+            .send()
+            .unwrap();
+        assert!(put.status().is_success(), "{}", put.text().unwrap());
     }
 
     fn signing_key(&self, who: &str) -> SigningKey {
@@ -324,18 +332,7 @@ fn rotation_and_two_person_shredding() {
     env.encrypt("alice", &["--label", label.to_str().unwrap()], &plain, &old);
     // An object stored through S3 before the rotation (mutual TLS as the writer).
     let wendy = env.client("wendy");
-    let compact = redoubt_label::Label::from_xml(CONFIDENTIAL_FRA.as_bytes(), redoubt_label::Mode::Strict)
-        .unwrap()
-        .to_compact_json()
-        .unwrap();
-    assert!(wendy.put(format!("{}/ops", env.node.url)).send().unwrap().status().is_success());
-    let put = wendy
-        .put(format!("{}/ops/before-rotation", env.node.url))
-        .header("x-amz-meta-redoubt-label", &compact)
-        .body(data.clone())
-        .send()
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.text().unwrap());
+    env.put_labelled("wendy", "ops", "before-rotation", &data);
 
     let o = env.key_cmd(None, &["rotate", "--algorithm", "ec:secp256r1", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -424,18 +421,7 @@ fn get_reads_a_stored_object_through_the_kas() {
     let env = Env::start();
     let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let wendy = env.client("wendy");
-    let compact = redoubt_label::Label::from_xml(CONFIDENTIAL_FRA.as_bytes(), redoubt_label::Mode::Strict)
-        .unwrap()
-        .to_compact_json()
-        .unwrap();
-    assert!(wendy.put(format!("{}/ops", env.node.url)).send().unwrap().status().is_success());
-    let put = wendy
-        .put(format!("{}/ops/reports/day%201.bin", env.node.url))
-        .header("x-amz-meta-redoubt-label", &compact)
-        .body(data.clone())
-        .send()
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.text().unwrap());
+    env.put_labelled("wendy", "ops", "reports/day%201.bin", &data);
 
     let get = |who: &str, extra: &[&str], out: &Path| {
         let ids = env.path("ids");
@@ -503,16 +489,7 @@ fn get_reads_a_stored_object_through_the_kas() {
     assert_eq!(bad.status(), 400);
 
     // Both decisions are in the audit: the GET of the container and the rewrap, for alice; the refused GET for bob.
-    let out = redoubt_command()
-        .args(["audit", "query", "--json", "--action", "s3:GetObject", "--data-dir"])
-        .arg(&env.node.data_dir)
-        .output()
-        .unwrap();
-    let gets: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["entry"].clone())
-        .collect();
+    let gets = env.node.audit_entries("s3:GetObject");
     assert!(gets.iter().any(|e| e["who"]["name"] == "alice" && e["decision"] == "allow"), "{gets:?}");
     assert!(gets.iter().any(|e| e["who"]["name"] == "bob" && e["decision"] == "deny"), "{gets:?}");
     let rewraps = env.kas_audit();

@@ -255,6 +255,21 @@ impl TestNode {
         }
     }
 
+    /// The entries of the audit records of one action (`redoubt audit query --json --action ACTION`), as JSON.
+    pub fn audit_entries(&self, action: &str) -> Vec<serde_json::Value> {
+        let out = redoubt_command()
+            .args(["audit", "query", "--json", "--action", action, "--data-dir"])
+            .arg(&self.data_dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["entry"].clone())
+            .collect()
+    }
+
     /// Process id of the node.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()

@@ -12,7 +12,7 @@ use clap::Args;
 use redoubt_ztdf::{TdfReader, VerifyOptions};
 
 use super::node::NodeArgs;
-use super::ztdf::{commit, temp_beside, ztdf_err};
+use super::ztdf::{commit, decrypt_into, temp_beside, ztdf_err};
 use crate::exit::Negative;
 
 /// The request header that asks a GET for the stored container (see the node's object service).
@@ -84,12 +84,7 @@ pub fn run(args: GetArgs) -> Result<ExitCode> {
     let kas = args.kas.clone().unwrap_or_else(|| format!("{}/kas", client.url));
     let unwrapped = super::online::unwrap_through(&client, &kas, &reader)?;
     let options = VerifyOptions { threads: args.threads.max(1), ..VerifyOptions::default() };
-    let mut decryptor = reader.decryptor(unwrapped.key, &options).map_err(ztdf_err)?;
-    let tmp = temp_beside(&args.output)?;
-    let sink =
-        BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone().context("cannot open the output")?);
-    decryptor.decrypt_to(sink).map_err(ztdf_err)?;
-    commit(tmp, &args.output)?;
+    decrypt_into(reader, unwrapped, &options, &args.output)?;
     if let Some(keep) = &args.keep_container {
         commit(container, keep)?;
     }

@@ -286,15 +286,25 @@ pub fn run_decrypt(args: DecryptArgs) -> Result<ExitCode> {
         Some(url) => super::online::unwrap_online(&args.online, url, &reader)?,
         None => reader.unwrap_payload_key(&keys).map_err(ztdf_err)?,
     };
-    let mut decryptor = reader.decryptor(unwrapped.key, &options).map_err(ztdf_err)?;
-    // Only now, with the key and every binding verified, is an output file created; a segment failing later
-    // still leaves nothing behind (the temporary file is removed when dropped).
-    let tmp = temp_beside(&args.output)?;
+    decrypt_into(reader, unwrapped, &options, &args.output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Decrypts a container whose key is unwrapped into `output`, verifying every segment: the output file is
+/// created only now, with the key and every binding verified, and a segment failing later still leaves nothing
+/// behind (the temporary file is removed when dropped).
+pub(crate) fn decrypt_into<R: Read + std::io::Seek>(
+    reader: TdfReader<R>,
+    unwrapped: redoubt_ztdf::Unwrapped,
+    options: &VerifyOptions,
+    output: &Path,
+) -> Result<()> {
+    let mut decryptor = reader.decryptor(unwrapped.key, options).map_err(ztdf_err)?;
+    let tmp = temp_beside(output)?;
     let sink =
         BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone().context("cannot open the output")?);
     decryptor.decrypt_to(sink).map_err(ztdf_err)?;
-    commit(tmp, &args.output)?;
-    Ok(ExitCode::SUCCESS)
+    commit(tmp, output)
 }
 
 /// `redoubt inspect`.
