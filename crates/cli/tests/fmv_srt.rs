@@ -337,3 +337,34 @@ fn cli_watch_out_srt_receives_the_stream() {
     assert!(watch.wait().unwrap().success());
     env.wait_stream(|d| d["stats"]["subscribers"] == 0);
 }
+
+#[test]
+fn an_encrypted_caller_does_not_stop_the_srt_ingest() {
+    let env = Env::start();
+    let rt = runtime();
+    let ts = vendored_ts();
+    // A caller offering encryption to a listener without a passphrase: srt-tokio's handshake code panics on it
+    // (an `unimplemented!` in srt-protocol 0.4), which ends its listener task. The node must listen again.
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "quiet", "-i"])
+        .arg(vendored_path())
+        .args(["-c", "copy", "-map", "0", "-f", "mpegts"])
+        .arg(format!(
+            "srt://127.0.0.1:{}?mode=caller&pkt_size=1316&passphrase=0123456789abcdef&connect_timeout=2000",
+            env.port
+        ))
+        .output()
+        .expect("ffmpeg is installed");
+    assert!(!out.status.success(), "an encrypted caller was accepted by an unencrypted listener");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let caller = loop {
+        match rt.block_on(call(env.port)) {
+            Ok(s) => break s,
+            Err(e) => assert!(Instant::now() < deadline, "the SRT ingest never came back: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    rt.block_on(send_ts(caller, &ts));
+    let doc = env.wait_stream(|d| d["stats"]["packets"] == (ts.len() / TS) as u64);
+    assert_eq!(doc["stats"]["dropped_bytes"], 0, "{doc}");
+}

@@ -7,11 +7,17 @@
 //! until SRT's peer idle timeout ends its connection; a caller that closes frees it at once, and the next
 //! caller is accepted (reconnects work).
 //!
-//! INVARIANT: the listener's UDP port stays bound for the node's life (bound at start, like a UDP source), so a
-//! port in use stops the start and no other process can take the port between two callers.
+//! The listener's UDP port is bound at start (like a UDP source), so a port in use stops the start and no other
+//! process can take the port between two callers.
+//!
+//! srt-tokio 0.4's listener task can die on a hostile handshake: srt-protocol answers a caller that offers
+//! encryption to a listener without a passphrase with an `unimplemented!` panic, which ends that task (and with it
+//! the current caller's packets). INVARIANT: an ended listener is bound again ([`RELISTEN`] later, retried until
+//! the port is free), so a local caller can interrupt a stream for seconds but not stop it.
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -21,8 +27,11 @@ use srt_tokio::{SrtIncoming, SrtListener, SrtSocket};
 use tokio::task::JoinHandle;
 
 use super::ingest::{LabelReport, receive, start_analysis};
-use super::source::SrtSource;
+use super::source::{Source, SrtSource};
 use super::stream::Stream;
+
+/// How long after its listener ended a stream listens again.
+pub const RELISTEN: Duration = Duration::from_secs(1);
 
 /// A bound SRT listener, waiting for callers.
 #[derive(Debug)]
@@ -37,10 +46,30 @@ pub async fn bind(source: SrtSource) -> io::Result<Bound> {
     Ok(Bound { listener, incoming })
 }
 
-/// Accepts callers one at a time and feeds what they send into the stream's relay path, for the node's life.
+/// Accepts callers one at a time and feeds what they send into the stream's relay path, for the node's life;
+/// listens again whenever the listener ends.
 pub async fn run(stream: Arc<Stream>, bound: Bound, pdp: Arc<Pdp>, report: LabelReport) {
-    let Bound { listener, mut incoming } = bound;
     let to_analysis = start_analysis(&stream, pdp, report);
+    let Source::Srt(source) = stream.source else { return };
+    let mut bound = Some(bound);
+    loop {
+        if let Some(b) = bound.take() {
+            accept(&stream, b, &to_analysis).await;
+            tracing::warn!(stream = %stream.id, "SRT listener ended (a caller's handshake may have crashed it); listening again");
+        }
+        tokio::time::sleep(RELISTEN).await;
+        match bind(source).await {
+            Ok(b) => bound = Some(b),
+            Err(e) => {
+                tracing::debug!(stream = %stream.id, error = %e, "SRT listener not bound yet; retrying")
+            }
+        }
+    }
+}
+
+/// Accepts callers on one listener until it ends.
+async fn accept(stream: &Arc<Stream>, bound: Bound, to_analysis: &std::sync::mpsc::SyncSender<Bytes>) {
+    let Bound { listener, mut incoming } = bound;
     let mut current: Option<JoinHandle<()>> = None;
     while let Some(request) = incoming.incoming().next().await {
         let remote = request.remote();
@@ -65,9 +94,10 @@ pub async fn run(stream: Arc<Stream>, bound: Bound, pdp: Arc<Pdp>, report: Label
             tracing::info!(stream = %stream.id, %remote, "SRT caller disconnected");
         }));
     }
-    // The listener ended (it does not, short of a socket failure): keep it alive until then.
+    if let Some(task) = current {
+        task.abort();
+    }
     drop(listener);
-    tracing::error!(stream = %stream.id, "SRT listener ended: the stream no longer ingests");
 }
 
 /// Reads one caller's messages until it disconnects.
