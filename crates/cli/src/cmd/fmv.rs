@@ -35,11 +35,11 @@ pub enum FmvCommand {
         #[command(flatten)]
         node: super::node::NodeArgs,
     },
-    /// Receive a live stream: to a file, to stdout (`-`), or sent by the node to udp://127.0.0.1:PORT
+    /// Receive a live stream: to a file, to stdout (`-`), or sent by the node to udp:// or srt://127.0.0.1:PORT
     Watch {
         /// The stream id (`redoubt fmv list`)
         id: String,
-        /// `FILE.ts`, `-` for stdout, or `udp://127.0.0.1:PORT` (loopback only in this build)
+        /// `FILE.ts`, `-` for stdout, `udp://127.0.0.1:PORT`, or `srt://127.0.0.1:PORT` (an SRT listener the node calls); loopback only in this build
         #[arg(long, value_name = "DEST")]
         out: String,
         /// Stop after this many seconds [default: until the stream or the access ends]

@@ -3,7 +3,8 @@
 //!
 //! `watch --out FILE.ts` or `-` reads `GET /fmv/streams/{id}/live` (the TS packets, unchanged);
 //! `watch --out udp://127.0.0.1:PORT` asks the node to send the packets there itself (a UDP subscriber with a
-//! 30 s lease that this command renews, and ends when it stops; if it is killed, the lease runs out).
+//! 30 s lease that this command renews, and ends when it stops; if it is killed, the lease runs out);
+//! `--out srt://127.0.0.1:PORT` does the same with the node calling an SRT listener there.
 //! Exit codes: 0 done, 1 refused by the node, 2 usage error or unreachable node.
 
 use std::io::{Read, Write};
@@ -78,7 +79,7 @@ pub fn list(node: &NodeArgs) -> Result<ExitCode> {
 pub fn watch(node: &NodeArgs, id: &str, out: &str, seconds: Option<u64>) -> Result<ExitCode> {
     let client = node.connect()?;
     let until = seconds.map(|s| Instant::now() + Duration::from_secs(s));
-    if out.starts_with("udp://") {
+    if out.starts_with("udp://") || out.starts_with("srt://") {
         return watch_udp(&client, id, out, until);
     }
     let path = format!("/fmv/streams/{id}/live");

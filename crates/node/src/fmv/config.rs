@@ -9,10 +9,13 @@
 //! ```
 //!
 //! This build ingests on loopback only: a unicast address must be a loopback address and a multicast group is
-//! joined on the loopback interface. Relaying to other hosts is not built yet (see docs/fmv.md).
+//! joined on the loopback interface. Relaying to other hosts is not built yet (see docs/fmv.md). An SRT source
+//! (`listen = "srt://127.0.0.1:PORT"`, optional `latency_ms`) is parsed in `source.rs`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+
+use super::source::{Source, parse_source};
 
 /// The most streams one node ingests.
 pub const MAX_STREAMS: usize = 64;
@@ -22,8 +25,8 @@ pub const MAX_STREAMS: usize = 64;
 pub struct StreamConfig {
     /// Stream id (URL path segment): 1 to 64 letters, digits, `-`, `_` or `.`.
     pub id: String,
-    /// Where the MPEG-TS datagrams arrive.
-    pub listen: UdpSource,
+    /// Where the MPEG-TS datagrams arrive (UDP or SRT).
+    pub listen: Source,
     /// Where the configured label comes from.
     pub label: LabelSource,
     /// Recording into the object store, when configured.
@@ -99,7 +102,7 @@ pub enum LabelSource {
 }
 
 /// The form of a `listen` value, for errors.
-pub const LISTEN_FORM: &str = "\"udp://127.0.0.1:PORT\" (a loopback address) or \"udp://GROUP:PORT\" (a multicast group, joined on loopback)";
+pub const LISTEN_FORM: &str = "\"udp://127.0.0.1:PORT\" (a loopback address), \"udp://GROUP:PORT\" (a multicast group, joined on loopback) or \"srt://127.0.0.1:PORT\" (an SRT listener on loopback)";
 
 /// Parses `udp://IP:PORT`, accepting loopback unicast and IPv4 multicast only.
 pub fn parse_udp_source(text: &str) -> Result<UdpSource, String> {
@@ -149,10 +152,10 @@ pub fn parse_streams(value: &toml::Value, base: &Path) -> Result<Vec<StreamConfi
         };
         if let Some(key) = table
             .keys()
-            .find(|k| !["id", "listen", "classification", "label_file", "record"].contains(&k.as_str()))
+            .find(|k| !["id", "listen", "classification", "label_file", "latency_ms", "record"].contains(&k.as_str()))
         {
             return Err(at(format!(
-                "unknown key `{key}`; known keys: id, listen, classification, label_file, record"
+                "unknown key `{key}`; known keys: id, listen, classification, label_file, latency_ms, record"
             )));
         }
         let text = |key: &str| table.get(key).and_then(toml::Value::as_str);
@@ -165,8 +168,12 @@ pub fn parse_streams(value: &toml::Value, base: &Path) -> Result<Vec<StreamConfi
         }
         let listen =
             text("listen").ok_or_else(|| at(format!("`listen` is missing; expected {LISTEN_FORM}")))?;
-        let listen = parse_udp_source(listen).map_err(at)?;
-        if streams.iter().any(|s| s.listen == listen) {
+        let latency_ms = match table.get("latency_ms") {
+            None => None,
+            Some(v) => Some(v.as_integer().ok_or_else(|| at("`latency_ms` is not an integer".to_owned()))?),
+        };
+        let listen = parse_source(listen, latency_ms).map_err(at)?;
+        if streams.iter().any(|s| s.listen.addr() == listen.addr()) {
             return Err(at(format!("`{listen}` is used by another stream")));
         }
         let label = match (text("classification"), text("label_file")) {
@@ -207,8 +214,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s[0].label, LabelSource::Classification("SECRET".into()));
-        assert!(!s[0].listen.is_multicast());
-        assert!(s[1].listen.is_multicast());
+        assert!(matches!(s[0].listen, Source::Udp(u) if !u.is_multicast()));
+        assert!(matches!(s[1].listen, Source::Udp(u) if u.is_multicast()));
         assert_eq!(s[1].label, LabelSource::File("/etc/redoubt/b.xml".into()));
     }
 

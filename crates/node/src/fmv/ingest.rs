@@ -18,6 +18,7 @@ use redoubt_label::Spif;
 use redoubt_policy::Pdp;
 use tokio::net::UdpSocket;
 
+use super::config::UdpSource;
 use super::label::{LabelChange, apply_security};
 use super::stats::filter_datagram;
 use super::stream::Stream;
@@ -28,8 +29,8 @@ const MAX_DATAGRAM: usize = 65_536;
 const ANALYSIS_QUEUE: usize = 4096;
 
 /// Binds a stream's socket. A multicast group is joined on the loopback interface only.
-pub async fn bind(stream: &Stream) -> std::io::Result<UdpSocket> {
-    let addr = stream.source.0;
+pub async fn bind(source: UdpSource) -> std::io::Result<UdpSocket> {
+    let addr = source.0;
     let socket = UdpSocket::bind(addr).await?;
     if let IpAddr::V4(group) = addr.ip()
         && group.is_multicast()
@@ -44,14 +45,7 @@ pub type LabelReport = Box<dyn Fn(&Arc<Stream>, &LabelChange) + Send + Sync>;
 
 /// Runs a stream's relay path until the socket fails; starts its analysis thread.
 pub async fn run(stream: Arc<Stream>, socket: UdpSocket, pdp: Arc<Pdp>, report: LabelReport) {
-    let (to_analysis, analysis_rx) = mpsc::sync_channel::<Bytes>(ANALYSIS_QUEUE);
-    let analysed = stream.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("fmv-{}", stream.id))
-        .spawn(move || analyse(&analysed, &analysis_rx, pdp.spif(), &report));
-    if let Err(e) = spawned {
-        tracing::error!(stream = %stream.id, error = %e, "cannot start the analysis thread: relaying without it");
-    }
+    let to_analysis = start_analysis(&stream, pdp, report);
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         let n = match socket.recv_from(&mut buf).await {
@@ -63,22 +57,41 @@ pub async fn run(stream: Arc<Stream>, socket: UdpSocket, pdp: Arc<Pdp>, report: 
                 continue;
             }
         };
-        let datagram = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
-        let c = &stream.ingest;
-        c.datagrams.fetch_add(1, Ordering::Relaxed);
-        c.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        if let Ok(mut meter) = c.bitrate.lock() {
-            meter.add(Instant::now(), n as u64 * 8);
-        }
-        if to_analysis.try_send(datagram.clone()).is_err() {
-            c.analysis_dropped.fetch_add(1, Ordering::Relaxed);
-        }
-        let filtered = filter_datagram(datagram);
-        c.packets.fetch_add(filtered.count, Ordering::Relaxed);
-        c.dropped_bytes.fetch_add(filtered.dropped_bytes, Ordering::Relaxed);
-        if let Some(packets) = filtered.packets {
-            stream.relay(packets);
-        }
+        receive(&stream, &to_analysis, Bytes::copy_from_slice(buf.get(..n).unwrap_or_default()));
+    }
+}
+
+/// Starts a stream's analysis thread; the sender is what [`receive`] hands copies to.
+pub fn start_analysis(stream: &Arc<Stream>, pdp: Arc<Pdp>, report: LabelReport) -> mpsc::SyncSender<Bytes> {
+    let (to_analysis, analysis_rx) = mpsc::sync_channel::<Bytes>(ANALYSIS_QUEUE);
+    let analysed = stream.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("fmv-{}", stream.id))
+        .spawn(move || analyse(&analysed, &analysis_rx, pdp.spif(), &report));
+    if let Err(e) = spawned {
+        tracing::error!(stream = %stream.id, error = %e, "cannot start the analysis thread: relaying without it");
+    }
+    to_analysis
+}
+
+/// The relay path for one received datagram (a UDP datagram or an SRT message): counts it, hands a copy to the
+/// analysis thread without waiting, and puts its whole packets on the ring.
+pub fn receive(stream: &Stream, to_analysis: &mpsc::SyncSender<Bytes>, datagram: Bytes) {
+    let n = datagram.len();
+    let c = &stream.ingest;
+    c.datagrams.fetch_add(1, Ordering::Relaxed);
+    c.bytes.fetch_add(n as u64, Ordering::Relaxed);
+    if let Ok(mut meter) = c.bitrate.lock() {
+        meter.add(Instant::now(), n as u64 * 8);
+    }
+    if to_analysis.try_send(datagram.clone()).is_err() {
+        c.analysis_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    let filtered = filter_datagram(datagram);
+    c.packets.fetch_add(filtered.count, Ordering::Relaxed);
+    c.dropped_bytes.fetch_add(filtered.dropped_bytes, Ordering::Relaxed);
+    if let Some(packets) = filtered.packets {
+        stream.relay(packets);
     }
 }
 

@@ -8,7 +8,10 @@
 //! | `label.rs` | a stream's label: configured, raised by its ST 0102 metadata, or quarantined (pure) |
 //! | `stats.rs` | the relay's packet filter, rate meters, the bounded track, the latest telemetry (pure) |
 //! | `stream.rs` | one stream's shared state and its broadcast ring |
+//! | `source.rs` | a stream's source (`udp://`, `srt://`) and a pushed subscriber's destination (pure) |
 //! | `ingest.rs` | the UDP sockets, the relay path and the analysis thread |
+//! | `srt_ingest.rs` | the SRT listener of an `srt://` stream: one caller at a time, into the same relay path |
+//! | `srt_output.rs` | an SRT subscriber's connection: the node calls a listening viewer |
 //! | `subscriber.rs` | a subscriber: its sink, its periodic re-check, its cut-off |
 //! | `routes.rs` | the `/fmv/…` routes |
 //! | `segment.rs` | cutting a recorded stream into segments on packet boundaries (pure) |
@@ -27,6 +30,9 @@ pub mod record_routes;
 pub mod recorder;
 pub mod routes;
 pub mod segment;
+pub mod source;
+pub mod srt_ingest;
+pub mod srt_output;
 pub mod stats;
 pub mod stream;
 pub mod subscriber;
@@ -73,6 +79,12 @@ pub struct FmvState {
 /// A UDP subscriber's controls and its owner's certificate fingerprint.
 type Owned = (Arc<str>, Arc<subscriber::Control>);
 
+/// A stream's bound source, before its ingest task starts.
+enum Bound {
+    Udp(tokio::net::UdpSocket),
+    Srt(srt_ingest::Bound),
+}
+
 /// Why the streams could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum FmvStartError {
@@ -111,11 +123,12 @@ impl FmvState {
             let label = label::configured(&c.label, pdp.spif())
                 .map_err(|message| FmvStartError::Label { id: c.id.clone(), message })?;
             let stream = Arc::new(Stream::new(c.id.clone(), c.listen, label));
-            let socket = ingest::bind(&stream).await.map_err(|error| FmvStartError::Bind {
-                id: c.id.clone(),
-                source_addr: c.listen.to_string(),
-                error,
-            })?;
+            let bind_error =
+                |error| FmvStartError::Bind { id: c.id.clone(), source_addr: c.listen.to_string(), error };
+            let socket = match c.listen {
+                source::Source::Udp(udp) => Bound::Udp(ingest::bind(udp).await.map_err(bind_error)?),
+                source::Source::Srt(srt) => Bound::Srt(srt_ingest::bind(srt).await.map_err(bind_error)?),
+            };
             sockets.push((stream.clone(), socket));
             streams.insert(c.id.clone(), stream);
         }
@@ -143,7 +156,14 @@ impl FmvState {
                 let (state, stream, change) = (reporter.clone(), stream.clone(), change.clone());
                 handle.spawn(async move { state.audit_label_change(&stream, &change).await });
             });
-            tokio::spawn(ingest::run(stream, socket, pdp.clone(), report));
+            match socket {
+                Bound::Udp(socket) => {
+                    tokio::spawn(ingest::run(stream, socket, pdp.clone(), report));
+                }
+                Bound::Srt(bound) => {
+                    tokio::spawn(srt_ingest::run(stream, bound, pdp.clone(), report));
+                }
+            }
         }
         Ok(state)
     }

@@ -7,13 +7,13 @@
 //! | `GET /fmv/streams/{id}` | one stream (403 when the caller may not read it) |
 //! | `GET /fmv/streams/{id}/track` | GeoJSON Feature: LineString of the recent platform positions |
 //! | `GET /fmv/streams/{id}/live` | the stream's TS packets, unchanged, as a chunked `video/mp2t` body |
-//! | `POST /fmv/streams/{id}/subscribers` | `{"destination": "udp://127.0.0.1:PORT", "lease_secs": 30}`: the node sends the packets there |
+//! | `POST /fmv/streams/{id}/subscribers` | `{"destination": "udp://127.0.0.1:PORT" or "srt://127.0.0.1:PORT", "lease_secs": 30}`: the node sends the packets there (an SRT destination is a listening viewer the node calls) |
 //! | `POST /fmv/streams/{id}/subscribers/{sub}/renew` | extends a UDP subscriber's lease |
 //! | `DELETE /fmv/streams/{id}/subscribers/{sub}` | ends a UDP subscriber |
 //! | `POST /fmv/streams/{id}/recording` | `{"bucket": "fmv-rec", "segment_seconds": 10}`: starts recording (see `record_routes.rs`) |
 //! | `DELETE /fmv/streams/{id}/recording` | stops recording once the open segment is stored |
 //!
-//! This build sends UDP to loopback destinations only; any other destination is refused and audited.
+//! This build sends UDP and SRT to loopback destinations only; any other destination is refused and audited.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::config::parse_udp_url;
+use super::source::Destination;
 use super::stream::Stream;
 use super::subscriber::{Control, HTTP_BUFFER, Sink, Subscriber};
 use super::{FmvState, Viewer, who};
@@ -237,23 +237,23 @@ async fn subscribe_udp(
     let Ok(request) = serde_json::from_slice::<UdpRequest>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
-            "the body is not {\"destination\": \"udp://127.0.0.1:PORT\", \"lease_secs\": SECONDS}",
+            "the body is not {\"destination\": \"udp://127.0.0.1:PORT\" (or \"srt://127.0.0.1:PORT\"), \"lease_secs\": SECONDS}",
         );
     };
     let lease = request.lease_secs.unwrap_or(DEFAULT_LEASE);
     if !(1..=MAX_LEASE).contains(&lease) {
         return error(StatusCode::BAD_REQUEST, &format!("lease_secs must be 1 to {MAX_LEASE}"));
     }
-    let destination = match parse_udp_url(&request.destination) {
+    let destination = match Destination::parse(&request.destination) {
         Ok(d) => d,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
-    if !destination.ip().is_loopback() {
+    if !destination.addr().ip().is_loopback() {
         // INVARIANT: this build relays to loopback only; anything else is refused and audited.
         let decision = Decision {
             permit: false,
             reasons: vec![format!(
-                "destination `{}` is not a loopback address; this build relays over UDP to loopback only",
+                "destination `{}` is not a loopback address; this build relays over UDP and SRT to loopback only",
                 request.destination
             )],
             policy_ids: vec!["fmv-destination-not-loopback".to_owned()],
@@ -273,7 +273,7 @@ async fn subscribe_udp(
         return (
             StatusCode::FORBIDDEN,
             axum::Json(json!({
-                "error": format!("destination `{}` refused: this build sends UDP to loopback addresses only (decision {decision_id}, rule fmv-destination-not-loopback)", request.destination),
+                "error": format!("destination `{}` refused: this build sends UDP and SRT to loopback addresses only (decision {decision_id}, rule fmv-destination-not-loopback)", request.destination),
                 "decision_id": decision_id,
                 "rules": decision.policy_ids,
             })),
@@ -283,11 +283,27 @@ async fn subscribe_udp(
     if let Err(r) = authorise(&state, &viewer, &stream, "fmv:Subscribe").await {
         return r;
     }
-    let socket = match super::ingest::sender(destination).await {
-        Ok(s) => s,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot open a UDP socket: {e}")),
+    // Authorised first: an uncleared caller cannot make the node open a connection anywhere.
+    let sink = match destination {
+        Destination::Udp(addr) => match super::ingest::sender(addr).await {
+            Ok(s) => Sink::Udp(s),
+            Err(e) => {
+                return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot open a UDP socket: {e}"));
+            }
+        },
+        Destination::Srt(addr) => match super::srt_output::connect(addr).await {
+            Ok(s) => Sink::Srt(Box::new(s)),
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_GATEWAY,
+                    &format!(
+                        "cannot connect to the SRT listener `{destination}`: {e}; is the viewer listening?"
+                    ),
+                );
+            }
+        },
     };
-    let dest_text = format!("udp://{destination}");
+    let dest_text = destination.to_string();
     let Some((sub_id, rx, info)) = stream.subscribe(&viewer.principal.name, &dest_text) else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -307,7 +323,7 @@ async fn subscribe_udp(
         rx,
         info,
         control,
-        sink: Sink::Udp(socket),
+        sink,
     };
     tokio::spawn(subscriber.run());
     (

@@ -15,9 +15,9 @@ use redoubt_fmv::ts::Counters;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
-use super::config::UdpSource;
 use super::label::StreamLabel;
 use super::recorder::Recording;
+use super::source::Source;
 use super::stats::{RateMeter, Telemetry, Track};
 
 /// Datagrams each subscriber may fall behind before it loses the oldest (about 1.3 MB of 7-packet datagrams).
@@ -31,7 +31,7 @@ pub struct Stream {
     /// The id.
     pub id: String,
     /// Where it arrives.
-    pub source: UdpSource,
+    pub source: Source,
     label: RwLock<Arc<StreamLabel>>,
     label_changed: watch::Sender<u64>,
     relay: broadcast::Sender<Bytes>,
@@ -83,7 +83,7 @@ pub struct Analysis {
 pub struct SubscriberInfo {
     /// Who.
     pub who: String,
-    /// `http` or `udp://…`.
+    /// `http`, `udp://…` or `srt://…`.
     pub destination: String,
     /// Datagrams it lost to its bounded queue.
     pub drops: Arc<AtomicU64>,
@@ -93,7 +93,7 @@ pub struct SubscriberInfo {
 
 impl Stream {
     /// A stream with its configured label.
-    pub fn new(id: String, source: UdpSource, label: StreamLabel) -> Stream {
+    pub fn new(id: String, source: Source, label: StreamLabel) -> Stream {
         let (relay, _) = broadcast::channel(SUBSCRIBER_QUEUE);
         let (label_changed, _) = watch::channel(0);
         Stream {

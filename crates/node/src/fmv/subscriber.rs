@@ -1,5 +1,5 @@
 //! A subscriber: one task that reads the stream's broadcast ring and writes to its sink (an HTTP response body,
-//! or a UDP socket connected to a loopback destination), deciding again every [`RECHECK`] and whenever the
+//! a UDP socket connected to a loopback destination, or an SRT connection to a loopback listener), deciding again every [`RECHECK`] and whenever the
 //! stream's label changes. A remote node is one more sink of the same kind.
 //!
 //! INVARIANT: the task never outlives a denial: when the identity is gone from the registry (revoked) or the
@@ -29,6 +29,8 @@ pub enum Sink {
     Http(mpsc::Sender<Bytes>),
     /// A UDP socket connected to the destination.
     Udp(UdpSocket),
+    /// An SRT connection to a listening viewer (`srt_output.rs`).
+    Srt(Box<srt_tokio::SrtSocket>),
 }
 
 /// Controls of a live subscriber shared with the routes that renew or end it.
@@ -107,7 +109,7 @@ impl Subscriber {
         loop {
             let http = match &self.sink {
                 Sink::Http(tx) => Some(tx.clone()),
-                Sink::Udp(_) => None,
+                Sink::Udp(_) | Sink::Srt(_) => None,
             };
             tokio::select! {
                 biased;
@@ -140,13 +142,19 @@ impl Subscriber {
                     return End::Closed("the HTTP client went away");
                 }
                 msg = self.rx.recv(), if pending.is_none() => match msg {
-                    Ok(b) => match &self.sink {
+                    Ok(b) => match &mut self.sink {
                         Sink::Http(_) => pending = Some(b),
                         Sink::Udp(socket) => {
                             // A refused send (nobody listening yet) is not the end of the subscription.
                             if socket.send(&b).await.is_ok() {
                                 self.info.sent.fetch_add(1, Ordering::Relaxed);
                             }
+                        }
+                        Sink::Srt(socket) => {
+                            if super::srt_output::send(socket, b).await.is_err() {
+                                return End::Closed("the SRT viewer went away");
+                            }
+                            self.info.sent.fetch_add(1, Ordering::Relaxed);
                         }
                     },
                     Err(broadcast::error::RecvError::Lagged(n)) => {
