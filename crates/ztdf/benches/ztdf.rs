@@ -148,6 +148,24 @@ fn decrypt_buffer(tdf: &[u8], threads: usize, out: &mut Vec<u8>) -> (Duration, D
     (t.elapsed(), thread_cpu() - c)
 }
 
+/// Copies `plain` into `out` (same length) with `threads` scoped threads, each its own contiguous half: the
+/// memory-bandwidth reference the encrypt and decrypt scaling can be read against.
+fn copy_buffer(plain: &[u8], threads: usize, out: &mut [u8]) -> (Duration, Duration) {
+    let (t, c) = (Instant::now(), thread_cpu());
+    let chunk = plain.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let mut parts = plain.chunks(chunk).zip(out.chunks_mut(chunk));
+        let first = parts.next();
+        for (src, dst) in parts {
+            s.spawn(move || dst.copy_from_slice(src));
+        }
+        if let Some((src, dst)) = first {
+            dst.copy_from_slice(src);
+        }
+    });
+    (t.elapsed(), thread_cpu() - c)
+}
+
 /// Best-of and summed timings of one operation at one thread count.
 #[derive(Clone, Copy)]
 struct Runs {
@@ -194,9 +212,10 @@ fn bench_buffer_api(plain: &[u8], ratio: &dyn Fn(f64) -> String) {
     // Output buffers touched once, outside every measurement, then reused (their length too).
     let mut out = vec![1u8; plain.len()];
     let mut tdf = vec![1u8; plain.len() + plain.len() / 1000 + 65536];
-    let (mut enc, mut dec) = ([Runs::new(); 2], [Runs::new(); 2]);
+    let (mut enc, mut dec, mut copy) = ([Runs::new(); 2], [Runs::new(); 2], [Runs::new(); 2]);
     for _ in 0..BUFFER_REPS {
         for (i, threads) in [1usize, 2].into_iter().enumerate() {
+            copy[i].record(|| copy_buffer(plain, threads, &mut out));
             enc[i].record(|| encrypt_buffer(plain, threads, &mut tdf));
             dec[i].record(|| decrypt_buffer(&tdf, threads, &mut out));
             assert!(out == plain, "round trip");
@@ -236,6 +255,14 @@ fn bench_buffer_api(plain: &[u8], ratio: &dyn Fn(f64) -> String) {
         "  calling thread's share of the 2-thread process CPU: encrypt {:.0}%, decrypt {:.0}%",
         100.0 * enc[1].caller_cpu.as_secs_f64() / enc[1].process_cpu.as_secs_f64(),
         100.0 * dec[1].caller_cpu.as_secs_f64() / dec[1].process_cpu.as_secs_f64()
+    );
+    println!(
+        "  memory-bandwidth reference, plain memcpy of the same size: 1 thread {:.0} MiB/s, 2 threads {:.0} MiB/s ({:.2} x; cores got {:.2}, {:.2})",
+        wall(&copy[0]),
+        wall(&copy[1]),
+        wall(&copy[1]) / wall(&copy[0]),
+        copy[0].cores(),
+        copy[1].cores()
     );
     println!(
         "  projected 2-thread speed-up on two free cores (1-thread CPU-s / busiest thread's CPU-s at 2 threads): encrypt {:.2}, decrypt {:.2}",
