@@ -119,10 +119,16 @@ fn a_reused_longer_buffer_gives_the_same_container() {
     let mut out = vec![0xAAu8; fresh.len() * 3];
     encrypt_in_memory(&p, cfg(), &TestRng::new(4), &mut out).unwrap();
     assert!(out == expected);
+    // With the capacity but not the length (zero-filled on the caller), and neither (a new allocation).
+    for mut out in [Vec::with_capacity(fresh.len() * 2), vec![0xAAu8; 100]] {
+        encrypt_in_memory(&p, cfg(), &TestRng::new(4), &mut out).unwrap();
+        assert!(out == expected);
+    }
     // And the decryption output buffer is reused the same way.
-    let mut plain = vec![0x55u8; p.len() * 2];
-    decryptor(&fresh, 2).decrypt_into_vec(&mut plain).unwrap();
-    assert_eq!(plain, p);
+    for mut plain in [vec![0x55u8; p.len() * 2], Vec::with_capacity(p.len()), vec![0x55u8; 10]] {
+        decryptor(&fresh, 2).decrypt_into_vec(&mut plain).unwrap();
+        assert_eq!(plain, p);
+    }
 }
 
 /// Offset in the container of the first ciphertext byte of `segment` (16 KiB segments).

@@ -38,15 +38,21 @@ impl<T: AsRef<[u8]> + Sync> Decryptor<Cursor<T>> {
     }
 
     /// As [`Decryptor::decrypt_into_slice`], into a `Vec` resized to the plaintext length. Its length is
-    /// reused as scratch space (a buffer from an earlier call is not zero-filled again). On error `out` is
-    /// wiped and left empty.
+    /// reused as scratch space (a buffer from an earlier call is not zero-filled again); a buffer without
+    /// the capacity is replaced by a new zeroed allocation, which the threads fault in, each its own region.
+    /// On error `out` is wiped and left empty.
     ///
     /// # Errors
     /// As [`Decryptor::decrypt_into_slice`]; [`Error::Limit`] for a plaintext larger than memory can address.
     pub fn decrypt_into_vec(&self, out: &mut Vec<u8>) -> Result<()> {
         let len = usize::try_from(self.layout.plaintext_len)
             .map_err(|_| Error::Limit("the plaintext does not fit in memory".into()))?;
-        out.resize(len, 0);
+        if out.capacity() < len {
+            // Zeroed by the kernel as each thread first touches its region (see `encrypt_in_memory`).
+            *out = vec![0u8; len];
+        } else {
+            out.resize(len, 0);
+        }
         let result = self.decrypt_into_slice(out);
         if result.is_err() {
             // Already zeroized by `decrypt_into_slice`.

@@ -23,8 +23,9 @@ type Block = (Vec<Vec<u8>>, crc32fast::Hasher);
 /// byte with the same random bytes).
 ///
 /// `out`'s contents are replaced; its length is reused as scratch space, so a buffer from an earlier call
-/// (or one filled beforehand) is not zero-filled again: only bytes past its current length are. Zero-filling
-/// a fresh buffer runs on the calling thread and is the only serial pass over the payload.
+/// (or one filled beforehand) is not zero-filled again. A buffer without the capacity is replaced by a new
+/// zeroed allocation whose pages each thread faults in for its own region; a buffer with the capacity but
+/// not the length is zero-filled up to it on the calling thread (the only serial pass over the payload).
 ///
 /// # Errors
 /// As [`TdfWriter::new`](crate::TdfWriter::new) for the configuration, key and random source; a crypto
@@ -65,12 +66,19 @@ fn encrypt(
     zip.write_data_in_sink(payload_len as u64, |sink| {
         let start = usize::try_from(sink.position()).map_err(|_| Error::Crypto("position"))?;
         let end = start.checked_add(payload_len).ok_or(Error::Crypto("position"))?;
-        let buf = sink.get_mut();
-        if buf.len() < end {
+        let buf: &mut Vec<u8> = sink.get_mut();
+        if buf.capacity() < end {
+            // A new zeroed allocation (calloc: the kernel maps zero pages lazily), so the page faults are
+            // taken by each thread in its own region, in parallel, rather than by a serial zero-fill here.
             // Room for the manifest and directory too (about 100 bytes per segment, plus key access objects
             // and assertions), so appending them does not move the payload; more is fine if it does.
             let tail = count.saturating_mul(128).saturating_add(64 * 1024);
-            buf.reserve(end.saturating_add(tail).saturating_sub(buf.len()));
+            let mut fresh = vec![0u8; end.saturating_add(tail)];
+            let header = buf.get(..start).ok_or(Error::Crypto("position"))?;
+            fresh.get_mut(..start).ok_or(Error::Crypto("position"))?.copy_from_slice(header);
+            fresh.truncate(end);
+            *buf = fresh;
+        } else if buf.len() < end {
             buf.resize(end, 0);
         }
         let payload = buf.get_mut(start..end).ok_or(Error::Crypto("position"))?;
