@@ -11,7 +11,7 @@
 //!
 //! Entry points: [`TdfWriter`] (encrypt, streaming, implements [`std::io::Write`]), [`TdfReader`] (open and
 //! check the structure without keys), [`TdfReader::unwrap_payload_key`] then [`TdfReader::decryptor`]
-//! (verify and decrypt, sequentially, in parallel, or by segment / byte range), and [`inspect`]. Buffer to
+//! (verify and decrypt, sequentially, in parallel, or by segment / byte range), and [`inspect()`]. Buffer to
 //! buffer, parallel end to end: [`encrypt_in_memory`], and [`Decryptor::decrypt_into_slice`] /
 //! [`Decryptor::decrypt_into_vec`] for a container opened over a [`std::io::Cursor`].
 
