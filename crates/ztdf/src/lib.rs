@@ -11,7 +11,9 @@
 //!
 //! Entry points: [`TdfWriter`] (encrypt, streaming, implements [`std::io::Write`]), [`TdfReader`] (open and
 //! check the structure without keys), [`TdfReader::unwrap_payload_key`] then [`TdfReader::decryptor`]
-//! (verify and decrypt, sequentially, in parallel, or by segment / byte range), and [`inspect`].
+//! (verify and decrypt, sequentially, in parallel, or by segment / byte range), and [`inspect()`]. Buffer to
+//! buffer, parallel end to end: [`encrypt_in_memory`], and [`Decryptor::decrypt_into_slice`] /
+//! [`Decryptor::decrypt_into_vec`] for a container opened over a [`std::io::Cursor`].
 
 pub mod assertion;
 mod b64;
@@ -21,6 +23,7 @@ pub mod key;
 mod layout;
 mod limits;
 pub mod manifest;
+mod memory;
 mod parallel;
 pub mod policy;
 mod rand;
@@ -40,6 +43,7 @@ pub use key::{
 };
 pub use limits::ReadLimits;
 pub use manifest::Manifest;
+pub use memory::encrypt_in_memory;
 pub use policy::Policy;
 pub use rand::RandomSource;
 pub use rand::SystemRandomSource;

@@ -255,10 +255,10 @@ impl<R: Read + Seek> TdfReader<R> {
 /// plaintext is released; a failure names the segment and stops.
 #[derive(Debug)]
 pub struct Decryptor<R> {
-    source: R,
-    cipher: Arc<SegmentCipher>,
-    layout: Layout,
-    threads: usize,
+    pub(crate) source: R,
+    pub(crate) cipher: Arc<SegmentCipher>,
+    pub(crate) layout: Layout,
+    pub(crate) threads: usize,
 }
 
 /// A buffer that may hold plaintext: wiped when dropped, not between segments (the next segment's stored

@@ -80,14 +80,25 @@ impl SegmentCipher {
     /// Encrypts in place: `buf` holds `IV || plaintext` on entry and `IV || ciphertext || tag` on return.
     /// Returns the segment hash as it is encoded in the manifest before base64 (raw, or hex for legacy).
     pub(crate) fn seal(&self, buf: &mut Vec<u8>) -> Result<Vec<u8>> {
-        let (iv, body) = buf.split_at_mut_checked(IV_LEN).ok_or(Error::Crypto("segment shorter than iv"))?;
+        buf.resize(buf.len() + TAG_LEN, 0);
+        self.seal_in_place(buf)
+    }
+
+    /// Encrypts a stored segment in place, in a buffer of its final size: `stored` holds
+    /// `IV || plaintext || 16 bytes of room` on entry and `IV || ciphertext || tag` on return. Returns the
+    /// segment hash as [`SegmentCipher::seal`] does.
+    pub(crate) fn seal_in_place(&self, stored: &mut [u8]) -> Result<Vec<u8>> {
+        let short = || Error::Crypto("segment shorter than iv and tag");
+        let body_end = stored.len().checked_sub(TAG_LEN).filter(|&e| e >= IV_LEN).ok_or_else(short)?;
+        let (head, tag_room) = stored.split_at_mut_checked(body_end).ok_or_else(short)?;
+        let (iv, body) = head.split_at_mut_checked(IV_LEN).ok_or_else(short)?;
         let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::Crypto("iv"))?;
         let tag = self
             .aead
             .seal_in_place_separate_tag(nonce, Aad::empty(), body)
             .map_err(|_| Error::Crypto("segment encryption"))?;
-        buf.extend_from_slice(tag.as_ref());
-        Ok(self.encode(&self.raw_hash(buf)))
+        tag_room.copy_from_slice(tag.as_ref());
+        Ok(self.encode(&self.raw_hash(stored)))
     }
 
     /// As [`SegmentCipher::seal`], and also returns the CRC-32 of the stored segment (for the ZIP), computed
@@ -124,6 +135,39 @@ impl SegmentCipher {
             return Err(fail.into());
         }
         Ok(IV_LEN..end)
+    }
+
+    /// Verifies a stored segment (borrowed, not modified) against its manifest hash, then decrypts it into
+    /// `out`, which must be exactly its plaintext length. On any failure `out` is zeroized and nothing of it
+    /// may be used.
+    pub(crate) fn open_into(
+        &self,
+        stored: &[u8],
+        expected: &[u8],
+        index: usize,
+        count: usize,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let fail = IntegrityError::Segment { index, count };
+        let hash = self.encode(&self.raw_hash(stored));
+        let parts = stored.split_at_checked(IV_LEN).and_then(|(iv, rest)| {
+            let (ct, tag) = rest.split_at_checked(rest.len().checked_sub(TAG_LEN)?)?;
+            Some((iv, ct, tag))
+        });
+        let Some((iv, ct, tag)) = parts.filter(|(_, ct, _)| ct.len() == out.len()) else {
+            out.zeroize();
+            return Err(fail.into());
+        };
+        if constant_time::verify_slices_are_equal(&hash, expected).is_err() {
+            out.zeroize();
+            return Err(fail.into());
+        }
+        let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| Error::Crypto("iv"))?;
+        if self.aead.open_separate_gather(nonce, Aad::empty(), ct, tag, out).is_err() {
+            out.zeroize();
+            return Err(fail.into());
+        }
+        Ok(())
     }
 
     fn raw_hash(&self, stored: &[u8]) -> Vec<u8> {

@@ -104,6 +104,27 @@ impl<W: Write> ZipWriter<W> {
         Ok(())
     }
 
+    /// Appends `len` bytes to the open entry that `fill` writes straight into the sink, at the sink's current
+    /// position, returning their CRC-32 (the in-memory encryptor fills them from several threads at once).
+    /// `fill` must write exactly `len` bytes and leave the sink positioned after them.
+    ///
+    /// # Errors
+    /// Errors of `fill`, or no entry open.
+    pub(crate) fn write_data_in_sink(
+        &mut self,
+        len: u64,
+        fill: impl FnOnce(&mut W) -> Result<u32>,
+    ) -> Result<()> {
+        let Some(open) = self.open.as_mut() else {
+            return Err(Error::Config("no ZIP entry is open".into()));
+        };
+        let crc = fill(&mut self.out)?;
+        open.crc.combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
+        open.size = open.size.saturating_add(len);
+        self.pos = self.pos.saturating_add(len);
+        Ok(())
+    }
+
     /// Closes the open entry with its data descriptor.
     ///
     /// # Errors

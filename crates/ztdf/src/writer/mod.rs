@@ -6,24 +6,22 @@
 //! descriptor; the manifest (which needs every segment hash) last. Key shares are generated and wrapped up
 //! front, so a failure to wrap writes nothing.
 
+mod prepared;
+
 use std::io::Write;
 use std::sync::Arc;
 
-use crate::assertion::{Assertion, AssertionConfig};
+pub(crate) use prepared::{Prepared, segment_record};
+
+use crate::PAYLOAD_ENTRY;
+use crate::assertion::AssertionConfig;
 use crate::error::{Error, Result};
-use crate::key::{KasTarget, KeyShare, PayloadKey, SplitMode, wrap_key_access};
-use crate::manifest::{
-    EncryptionInformation, IntegrityInformation, KeyAccessObject, Manifest, Method, PayloadReference,
-    RootSignature, Segment,
-};
+use crate::key::{KasTarget, SplitMode};
+use crate::manifest::{Manifest, Segment};
 use crate::parallel::Pool;
-use crate::policy::{AttributeValue, Policy, PolicyBody};
-use crate::rand::{RandomSource, array, uuid_v4};
-use crate::segment::{IV_LEN, SegmentCipher, SegmentHashAlg, TAG_LEN};
+use crate::rand::{RandomSource, array};
+use crate::segment::{IV_LEN, SegmentHashAlg, TAG_LEN};
 use crate::zip::ZipWriter;
-use crate::{
-    MANIFEST_ENTRY, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, PAYLOAD_ENTRY, SCHEMA_VERSION, SEGMENT_OVERHEAD,
-};
 
 /// What to write.
 #[derive(Debug)]
@@ -88,11 +86,8 @@ type Sealed = (Vec<u8>, Vec<u8>, u32);
 /// without finishing leaves an incomplete container (the caller discards it).
 pub struct TdfWriter<'r, W: Write> {
     zip: ZipWriter<W>,
-    cipher: Arc<SegmentCipher>,
-    key: PayloadKey,
+    prepared: Prepared,
     rng: &'r dyn RandomSource,
-    segment_size: usize,
-    threads: usize,
     /// Workers (started at the first full segment when `threads > 1`).
     pool: Option<Pool<Vec<u8>, Sealed>>,
     /// Segments handed to the cipher so far.
@@ -102,18 +97,13 @@ pub struct TdfWriter<'r, W: Write> {
     segments: Vec<Segment>,
     aggregate: Vec<u8>,
     plaintext_len: u64,
-    key_access: Vec<KeyAccessObject>,
-    policy_b64: String,
-    hash_alg: SegmentHashAlg,
-    mime_type: String,
-    assertions: Vec<AssertionConfig>,
     failed: bool,
 }
 
 impl<W: Write> std::fmt::Debug for TdfWriter<'_, W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TdfWriter")
-            .field("segment_size", &self.segment_size)
+            .field("segment_size", &self.prepared.segment_size)
             .field("segments", &self.segments.len())
             .field("plaintext_len", &self.plaintext_len)
             .finish_non_exhaustive()
@@ -126,61 +116,21 @@ impl<'r, W: Write> TdfWriter<'r, W> {
     /// # Errors
     /// [`Error::Config`] for an invalid configuration, key or random failures, I/O errors.
     pub fn new(out: W, config: EncryptConfig, rng: &'r dyn RandomSource) -> Result<Self> {
-        if config.kas.is_empty() {
-            return Err(Error::Config("at least one KAS public key is required".into()));
-        }
-        if !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&config.segment_size) {
-            return Err(Error::Config(format!(
-                "segment size {} is outside {MIN_SEGMENT_SIZE}..={MAX_SEGMENT_SIZE} bytes",
-                config.segment_size
-            )));
-        }
-        let threads = config.threads.clamp(1, 256);
-        let mut ids: Vec<&str> = config.assertions.iter().map(|a| a.id.as_str()).collect();
-        ids.sort_unstable();
-        if ids.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
-            return Err(Error::Config("assertion ids must be unique".into()));
-        }
-        let policy = Policy {
-            uuid: match config.policy_uuid {
-                Some(u) => u,
-                None => uuid_v4(rng)?,
-            },
-            body: PolicyBody {
-                data_attributes: config
-                    .attributes
-                    .iter()
-                    .map(|a| AttributeValue { attribute: a.clone() })
-                    .collect(),
-                dissem: config.dissem.clone(),
-            },
-        };
-        let policy_b64 = policy.to_base64()?;
-        let (key, key_access) =
-            split_and_wrap(&config.kas, config.split, &policy_b64, config.metadata.as_deref(), rng)?;
-        let cipher = Arc::new(SegmentCipher::new(&key, config.hash_alg, false)?);
+        let prepared = Prepared::new(config, rng)?;
         let mut zip = ZipWriter::new(out);
         zip.start_streamed(PAYLOAD_ENTRY)?;
-        let segment_size = config.segment_size as usize;
+        let current = Self::fresh(Vec::new(), prepared.segment_size);
         Ok(Self {
             zip,
-            cipher,
-            key,
+            prepared,
             rng,
-            segment_size,
-            threads,
             pool: None,
             submitted: 0,
             spare: Vec::new(),
-            current: Self::fresh(Vec::new(), segment_size),
+            current,
             segments: Vec::new(),
             aggregate: Vec::new(),
             plaintext_len: 0,
-            key_access,
-            policy_b64,
-            hash_alg: config.hash_alg,
-            mime_type: config.mime_type,
-            assertions: config.assertions,
             failed: false,
         })
     }
@@ -195,12 +145,12 @@ impl<'r, W: Write> TdfWriter<'r, W> {
 
     fn take_buffer(&mut self) -> Vec<u8> {
         let b = self.spare.pop().unwrap_or_default();
-        Self::fresh(b, self.segment_size)
+        Self::fresh(b, self.prepared.segment_size)
     }
 
     /// Jobs in flight at most when parallel: two per thread keeps every worker busy while the caller writes.
     fn max_in_flight(&self) -> u64 {
-        (self.threads as u64).saturating_mul(2)
+        (self.prepared.threads as u64).saturating_mul(2)
     }
 
     /// Gives the segment an IV and seals it, inline or on the workers; writes every segment that is ready.
@@ -210,13 +160,13 @@ impl<'r, W: Write> TdfWriter<'r, W> {
             head.copy_from_slice(&iv);
         }
         self.submitted += 1;
-        if self.threads <= 1 {
-            let (hash, crc) = self.cipher.seal_with_crc(&mut buf)?;
+        if self.prepared.threads <= 1 {
+            let (hash, crc) = self.prepared.cipher.seal_with_crc(&mut buf)?;
             return self.emit((buf, hash, crc));
         }
         if self.pool.is_none() {
-            let cipher = Arc::clone(&self.cipher);
-            self.pool = Some(Pool::new(self.threads, move |mut buf: Vec<u8>| {
+            let cipher = Arc::clone(&self.prepared.cipher);
+            self.pool = Some(Pool::new(self.prepared.threads, move |mut buf: Vec<u8>| {
                 let (hash, crc) = cipher.seal_with_crc(&mut buf)?;
                 Ok((buf, hash, crc))
             })?);
@@ -249,11 +199,7 @@ impl<'r, W: Write> TdfWriter<'r, W> {
     fn emit(&mut self, (buf, hash, crc): Sealed) -> Result<()> {
         self.zip.write_data_with_crc(&buf, crc)?;
         let stored = buf.len() as u64;
-        self.segments.push(Segment {
-            hash: crate::b64::encode(&hash),
-            segment_size: Some(stored.saturating_sub(SEGMENT_OVERHEAD)),
-            encrypted_segment_size: Some(stored),
-        });
+        self.segments.push(segment_record(&hash, stored));
         self.aggregate.extend_from_slice(&hash);
         self.spare.push(buf);
         Ok(())
@@ -267,12 +213,12 @@ impl<'r, W: Write> TdfWriter<'r, W> {
 
     fn write_inner(&mut self, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() {
-            let room = IV_LEN + self.segment_size - self.current.len();
+            let room = IV_LEN + self.prepared.segment_size - self.current.len();
             let (now, rest) = data.split_at(room.min(data.len()));
             self.current.extend_from_slice(now);
             self.plaintext_len += now.len() as u64;
             data = rest;
-            if self.current.len() == IV_LEN + self.segment_size {
+            if self.current.len() == IV_LEN + self.prepared.segment_size {
                 self.push_current()?;
             }
         }
@@ -293,50 +239,8 @@ impl<'r, W: Write> TdfWriter<'r, W> {
             self.submit(last)?;
         }
         self.drain()?;
-        self.zip.finish_streamed()?;
-        let root = self.cipher.root_signature(&self.aggregate);
-        let assertions = self
-            .assertions
-            .iter()
-            .map(|a| Assertion::signed(a, &self.aggregate, false, self.key.as_bytes()))
-            .collect::<Result<Vec<_>>>()?;
-        let seg = self.segment_size as u64;
-        let manifest = Manifest {
-            schema_version: Some(SCHEMA_VERSION.into()),
-            tdf_spec_version: None,
-            payload: PayloadReference {
-                kind: "reference".into(),
-                url: PAYLOAD_ENTRY.into(),
-                protocol: "zip".into(),
-                is_encrypted: true,
-                mime_type: Some(self.mime_type.clone()),
-                tdf_spec_version: None,
-            },
-            encryption_information: EncryptionInformation {
-                kind: "split".into(),
-                policy: self.policy_b64.clone(),
-                key_access: std::mem::take(&mut self.key_access),
-                // `iv` present and empty: the Go SDK writes it and some readers require the field.
-                method: Method {
-                    algorithm: "AES-256-GCM".into(),
-                    is_streamable: true,
-                    iv: Some(String::new()),
-                },
-                integrity_information: IntegrityInformation {
-                    root_signature: RootSignature { alg: "HS256".into(), sig: root },
-                    segment_hash_alg: self.hash_alg.as_str().into(),
-                    segment_size_default: seg,
-                    encrypted_segment_size_default: seg + SEGMENT_OVERHEAD,
-                    segments: std::mem::take(&mut self.segments),
-                },
-            },
-            assertions,
-        };
-        let json = manifest.to_json()?;
-        self.zip.add_entry(MANIFEST_ENTRY, &json)?;
-        let plaintext_len = self.plaintext_len;
-        let (out, container_len) = self.zip.finish()?;
-        Ok((out, WriteSummary { manifest, plaintext_len, container_len }))
+        let segments = std::mem::take(&mut self.segments);
+        self.prepared.finish(self.zip, segments, &self.aggregate, self.plaintext_len)
     }
 }
 
@@ -361,38 +265,4 @@ impl<W: Write> Write for TdfWriter<'_, W> {
         // Segments are written whole; a partial segment waits for more data or `finish`.
         Ok(())
     }
-}
-
-/// Generates one share per split, the payload key as their XOR, and a key access object per target.
-fn split_and_wrap(
-    targets: &[KasTarget],
-    mode: SplitMode,
-    policy_b64: &str,
-    metadata: Option<&[u8]>,
-    rng: &dyn RandomSource,
-) -> Result<(PayloadKey, Vec<KeyAccessObject>)> {
-    // Split ids: explicit ones are kept; otherwise one per target (all-of) or one shared (any-of).
-    let mut sids: Vec<Option<String>> = Vec::with_capacity(targets.len());
-    for t in targets {
-        sids.push(match (&t.sid, mode) {
-            (Some(s), _) => Some(s.clone()),
-            (None, SplitMode::AllOf) if targets.len() > 1 => Some(uuid_v4(rng)?),
-            (None, _) => None,
-        });
-    }
-    let mut distinct: Vec<Option<String>> = Vec::new();
-    for s in &sids {
-        if !distinct.contains(s) {
-            distinct.push(s.clone());
-        }
-    }
-    let shares = distinct.iter().map(|_| KeyShare::random(rng)).collect::<Result<Vec<_>>>()?;
-    let key = PayloadKey::combine(&shares);
-    let mut kaos = Vec::with_capacity(targets.len());
-    for (t, sid) in targets.iter().zip(sids) {
-        let idx = distinct.iter().position(|d| *d == sid).ok_or(Error::Crypto("split bookkeeping"))?;
-        let share = shares.get(idx).ok_or(Error::Crypto("split bookkeeping"))?;
-        kaos.push(wrap_key_access(share, t, sid, policy_b64, metadata, rng)?);
-    }
-    Ok((key, kaos))
 }
