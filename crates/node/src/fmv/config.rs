@@ -150,10 +150,9 @@ pub fn parse_streams(value: &toml::Value, base: &Path) -> Result<Vec<StreamConfi
         let Some(table) = item.as_table() else {
             return Err(at("expected a table with id, listen and classification or label_file".to_owned()));
         };
-        if let Some(key) = table
-            .keys()
-            .find(|k| !["id", "listen", "classification", "label_file", "latency_ms", "record"].contains(&k.as_str()))
-        {
+        if let Some(key) = table.keys().find(|k| {
+            !["id", "listen", "classification", "label_file", "latency_ms", "record"].contains(&k.as_str())
+        }) {
             return Err(at(format!(
                 "unknown key `{key}`; known keys: id, listen, classification, label_file, latency_ms, record"
             )));
