@@ -72,8 +72,23 @@ fn datagram_template() -> Vec<u8> {
     d
 }
 
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// `STREAMS` distinct free loopback ports. The sockets are held until all are drawn: a port drawn and released one
+/// at a time can come back twice, and two `udpsrc` (which binds with address reuse) on one port mix two streams.
+fn free_udp_ports() -> Vec<u16> {
+    let held: Vec<UdpSocket> = (0..STREAMS).map(|_| UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+    held.iter().map(|s| s.local_addr().unwrap().port()).collect()
+}
+
+/// The GStreamer processes of one measurement, killed when dropped (also when the program fails).
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// One stream's receiver: its socket and what it measured.
@@ -272,27 +287,24 @@ fn gst_args(tuned: bool, src: u16, dst: u16) -> Vec<String> {
 
 fn gstreamer(tuned: bool, duration: Duration) -> Figures {
     let receivers: Vec<Receiver> = (0..STREAMS).map(|_| Receiver::new()).collect();
-    let targets: Vec<u16> = (0..STREAMS).map(|_| free_udp_port()).collect();
-    let mut children: Vec<Child> = targets
-        .iter()
-        .zip(&receivers)
-        .map(|(src, r)| {
-            Command::new("gst-launch-1.0")
-                .args(gst_args(tuned, *src, r.port))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let pids: Vec<u32> = children.iter().map(Child::id).collect();
-    let figures = measure(&targets, receivers, duration, &|| Some(processes_cpu(&pids)));
-    for c in &mut children {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
-    figures
+    let targets = free_udp_ports();
+    let children = Children(
+        targets
+            .iter()
+            .zip(&receivers)
+            .map(|(src, r)| {
+                Command::new("gst-launch-1.0")
+                    .args(gst_args(tuned, *src, r.port))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect(),
+    );
+    let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
+    measure(&targets, receivers, duration, &|| Some(processes_cpu(&pids)))
 }
 
 struct NodeRelay {
@@ -304,13 +316,11 @@ struct NodeRelay {
 fn start_node() -> NodeRelay {
     let dir = tempfile::tempdir().unwrap();
     let mut config = String::new();
-    let mut ports = Vec::new();
-    for i in 0..STREAMS {
-        let port = free_udp_port();
+    let ports = free_udp_ports();
+    for (i, port) in ports.iter().enumerate() {
         config.push_str(&format!(
             "[[fmv.streams]]\nid = \"s{i}\"\nlisten = \"udp://127.0.0.1:{port}\"\nclassification = \"CONFIDENTIAL\"\n\n"
         ));
-        ports.push(port);
     }
     let config_path = dir.path().join("node.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -346,7 +356,9 @@ fn node_relay(relay: &NodeRelay, duration: Duration) -> Figures {
         let doc: serde_json::Value =
             relay.node.get(&credential, &format!("/fmv/streams/s{i}")).unwrap().json().unwrap();
         drops += doc["stats"]["subscriber_drops"].as_u64().unwrap_or(0);
-        let _ = client.delete(format!("{}/fmv/streams/s{i}/subscribers/{sub}", relay.node.url)).send();
+        let resp =
+            client.delete(format!("{}/fmv/streams/s{i}/subscribers/{sub}", relay.node.url)).send().unwrap();
+        assert!(resp.status().is_success(), "ending subscriber {sub}: {}", resp.status());
     }
     if drops > 0 {
         println!("  (node: {drops} datagrams dropped by lagging subscriber queues)");
