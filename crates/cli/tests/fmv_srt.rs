@@ -114,17 +114,7 @@ impl Env {
     }
 
     fn audit(&self, action: &str) -> Vec<Value> {
-        let out = redoubt_command()
-            .args(["audit", "query", "--json", "--action", action, "--data-dir"])
-            .arg(&self.node.data_dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["entry"].clone())
-            .collect()
+        self.node.audit_entries(action)
     }
 
     /// Polls `/fmv/streams/uav1` as alice until `done` holds (15 s at most).
