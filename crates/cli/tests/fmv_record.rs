@@ -6,41 +6,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod fmv_common;
+
 use std::net::UdpSocket;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use redoubt_fmv::Timestamp90k;
-use redoubt_fmv::st0102::{Classification, SecuritySet};
-use redoubt_fmv::st0601::{UasDatalinkWriter, tag};
-use redoubt_fmv::ts::{KlvShape, Muxer, MuxerConfig};
+use fmv_common::{TS, confidential_klv_stream, vendored_ts};
 use redoubt_testkit::{Credential, TestNode, redoubt_command};
 use serde_json::{Value, json};
 
-const TS: usize = 188;
 const BUCKET: &str = "fmv-rec";
-
-fn vendored_ts() -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fmv/tests/data/klv_in_mpegts_async_0x06.ts"),
-    )
-    .unwrap()
-}
-
-/// A transport stream whose ST 0601 metadata carries an ST 0102 set classifying it CONFIDENTIAL.
-fn confidential_klv_stream() -> Vec<u8> {
-    let mut klv = UasDatalinkWriter::new();
-    klv.quantity(tag::SENSOR_LATITUDE, 48.85).unwrap().quantity(tag::SENSOR_LONGITUDE, 2.35).unwrap();
-    klv.security(&SecuritySet::new(Classification::Confidential, 7, "//NATO", 12));
-    let klv = klv.finish();
-    let mut muxer = Muxer::new(MuxerConfig { shape: KlvShape::Synchronous, ..MuxerConfig::default() });
-    let mut ts = Vec::new();
-    muxer.tables(&mut ts);
-    for i in 0..5u64 {
-        muxer.klv(Timestamp90k(90_000 + i * 9000), &klv, &mut ts);
-    }
-    ts
-}
 
 /// A node with one stream on a free loopback port, and alice (reader, SECRET), bob (reader, UNCLASSIFIED) and
 /// carol (writer, SECRET).

@@ -5,31 +5,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod fmv_common;
+
 use std::io::Read;
 use std::net::UdpSocket;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fmv_common::{Collector, TS, confidential_klv_stream, free_udp_port, vendored_ts};
 use redoubt_fmv::Timestamp90k;
-use redoubt_fmv::st0102::{Classification, SecuritySet};
-use redoubt_fmv::st0601::{UasDatalinkWriter, tag};
+use redoubt_fmv::st0102::SecuritySet;
+use redoubt_fmv::st0601::UasDatalinkWriter;
 use redoubt_fmv::ts::{KlvShape, Muxer, MuxerConfig};
 use redoubt_testkit::{Credential, TestNode, redoubt_command};
 use serde_json::{Value, json};
-
-const TS: usize = 188;
-
-fn vendored_ts() -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fmv/tests/data/klv_in_mpegts_async_0x06.ts"),
-    )
-    .unwrap()
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A node with streams (id, classification) on free loopback ports, and identities.
 struct Env {
@@ -151,33 +140,6 @@ impl Env {
             }
             assert!(Instant::now() < deadline, "stream never reached the state: {doc}");
             std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Bytes received, with the time of each arrival.
-#[derive(Clone, Default)]
-struct Collector {
-    bytes: Arc<Mutex<Vec<u8>>>,
-    arrivals: Arc<Mutex<Vec<Instant>>>,
-    ended: Arc<Mutex<Option<Instant>>>,
-}
-
-impl Collector {
-    fn push(&self, b: &[u8]) {
-        self.bytes.lock().unwrap().extend_from_slice(b);
-        self.arrivals.lock().unwrap().push(Instant::now());
-    }
-    fn len(&self) -> usize {
-        self.bytes.lock().unwrap().len()
-    }
-    fn bytes(&self) -> Vec<u8> {
-        self.bytes.lock().unwrap().clone()
-    }
-    fn wait_for(&self, n: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while self.len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -416,21 +378,6 @@ fn stream_json_and_track_show_the_klv_telemetry() {
     assert!((first[0].as_f64().unwrap() - 128.42675904204452).abs() < 1e-9, "{track}");
     assert!((first[1].as_f64().unwrap() - 60.176822966978335).abs() < 1e-9, "{track}");
     assert_eq!(env.get_json("alice", "/fmv/streams/nope").0, 404);
-}
-
-/// A transport stream whose ST 0601 metadata carries an ST 0102 set classifying it CONFIDENTIAL.
-fn confidential_klv_stream() -> Vec<u8> {
-    let mut klv = UasDatalinkWriter::new();
-    klv.quantity(tag::SENSOR_LATITUDE, 48.85).unwrap().quantity(tag::SENSOR_LONGITUDE, 2.35).unwrap();
-    klv.security(&SecuritySet::new(Classification::Confidential, 7, "//NATO", 12));
-    let klv = klv.finish();
-    let mut muxer = Muxer::new(MuxerConfig { shape: KlvShape::Synchronous, ..MuxerConfig::default() });
-    let mut ts = Vec::new();
-    muxer.tables(&mut ts);
-    for i in 0..5u64 {
-        muxer.klv(Timestamp90k(90_000 + i * 9000), &klv, &mut ts);
-    }
-    ts
 }
 
 #[test]

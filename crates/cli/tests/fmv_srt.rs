@@ -6,34 +6,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod fmv_common;
+
 use std::io::Read;
-use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use fmv_common::{Collector, TS, free_udp_port, vendored_path, vendored_ts};
 use futures::{SinkExt, StreamExt};
 use redoubt_testkit::{Credential, TestNode, redoubt_command};
 use serde_json::{Value, json};
 use srt_tokio::SrtSocket;
 use tokio::runtime::Runtime;
 
-const TS: usize = 188;
 /// Seven packets: what a STANAG 4609 sender puts in one datagram or SRT message.
 const MESSAGE: usize = 7 * TS;
-
-fn vendored_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fmv/tests/data/klv_in_mpegts_async_0x06.ts")
-}
-
-fn vendored_ts() -> Vec<u8> {
-    std::fs::read(vendored_path()).unwrap()
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
@@ -128,30 +117,6 @@ impl Env {
             }
             assert!(Instant::now() < deadline, "stream never reached the state: {doc}");
             std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Bytes received.
-#[derive(Clone, Default)]
-struct Collector {
-    bytes: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Collector {
-    fn push(&self, b: &[u8]) {
-        self.bytes.lock().unwrap().extend_from_slice(b);
-    }
-    fn len(&self) -> usize {
-        self.bytes.lock().unwrap().len()
-    }
-    fn bytes(&self) -> Vec<u8> {
-        self.bytes.lock().unwrap().clone()
-    }
-    fn wait_for(&self, n: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while self.len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
