@@ -163,13 +163,15 @@ fn analyse(stream: &Arc<Stream>, rx: &mpsc::Receiver<Bytes>, spif: &Spif, report
     }
 }
 
-/// A loopback socket for sending to UDP subscribers.
-pub async fn sender(destination: SocketAddr) -> std::io::Result<UdpSocket> {
+/// A non-blocking loopback socket connected to a UDP subscriber, written by the relay path
+/// ([`Stream::relay`]).
+pub fn sender(destination: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     let local: SocketAddr = match destination {
         SocketAddr::V4(_) => (Ipv4Addr::LOCALHOST, 0).into(),
         SocketAddr::V6(_) => (std::net::Ipv6Addr::LOCALHOST, 0).into(),
     };
-    let socket = UdpSocket::bind(local).await?;
-    socket.connect(destination).await?;
+    let socket = std::net::UdpSocket::bind(local)?;
+    socket.connect(destination)?;
+    socket.set_nonblocking(true)?;
     Ok(socket)
 }

@@ -199,12 +199,12 @@ async fn live(
         stream: stream.clone(),
         viewer,
         id: sub_id,
-        rx,
+        rx: Some(rx),
         info,
         control: Arc::new(Control::default()),
         sink: Sink::Http(tx),
     };
-    tokio::spawn(subscriber.run());
+    subscriber.start();
     let body = futures::stream::unfold(body_rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<Bytes, std::io::Error>(b), rx))
     });
@@ -285,8 +285,8 @@ async fn subscribe_udp(
     }
     // Authorised first: an uncleared caller cannot make the node open a connection anywhere.
     let sink = match destination {
-        Destination::Udp(addr) => match super::ingest::sender(addr).await {
-            Ok(s) => Sink::Udp(s),
+        Destination::Udp(addr) => match super::ingest::sender(addr) {
+            Ok(s) => Sink::Udp(Arc::new(s)),
             Err(e) => {
                 return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot open a UDP socket: {e}"));
             }
@@ -320,12 +320,12 @@ async fn subscribe_udp(
         stream: stream.clone(),
         viewer,
         id: sub_id,
-        rx,
+        rx: Some(rx),
         info,
         control,
         sink,
     };
-    tokio::spawn(subscriber.run());
+    subscriber.start();
     (
         StatusCode::CREATED,
         axum::Json(

@@ -1,9 +1,10 @@
 //! A subscriber: one task that reads the stream's broadcast ring and writes to its sink (an HTTP response body,
-//! a UDP socket connected to a loopback destination, or an SRT connection to a loopback listener), deciding again every [`RECHECK`] and whenever the
-//! stream's label changes. A remote node is one more sink of the same kind.
+//! or an SRT connection to a loopback listener), deciding again every [`RECHECK`] and whenever the stream's label
+//! changes. A UDP sink (a socket connected to a loopback destination) is written by the ingest task itself
+//! ([`Stream::attach_direct`]); its task only decides. A remote node is one more sink of the same kind.
 //!
 //! INVARIANT: the task never outlives a denial: when the identity is gone from the registry (revoked) or the
-//! PDP denies, the cut-off is audited and the sink is closed before another datagram is written.
+//! PDP denies, the sink is detached (no datagram is written to it after that) before the cut-off is audited.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redoubt_policy::Decision;
-use tokio::net::UdpSocket;
+use std::net::UdpSocket;
 use tokio::sync::{Notify, broadcast, mpsc};
 
 use super::stream::{Stream, SubscriberInfo};
@@ -27,8 +28,8 @@ pub const HTTP_BUFFER: usize = 8;
 pub enum Sink {
     /// An HTTP response body (the receiver is the body stream).
     Http(mpsc::Sender<Bytes>),
-    /// A UDP socket connected to the destination.
-    Udp(UdpSocket),
+    /// A non-blocking UDP socket connected to the destination.
+    Udp(Arc<UdpSocket>),
     /// An SRT connection to a listening viewer (`srt_output.rs`).
     Srt(Box<srt_tokio::SrtSocket>),
 }
@@ -53,8 +54,8 @@ pub struct Subscriber {
     pub viewer: Viewer,
     /// The subscriber id within the stream.
     pub id: u64,
-    /// The ring receiver.
-    pub rx: broadcast::Receiver<Bytes>,
+    /// The ring receiver (dropped for a UDP sink, which the ingest task writes).
+    pub rx: Option<broadcast::Receiver<Bytes>>,
     /// Its counters.
     pub info: SubscriberInfo,
     /// Its controls.
@@ -73,9 +74,19 @@ enum End {
 }
 
 impl Subscriber {
+    /// Starts relaying: a UDP sink gets every datagram from this call on (it is attached before this returns, so
+    /// a viewer told it is subscribed misses nothing), and the task that decides again runs until the end.
+    pub fn start(self) {
+        if let Sink::Udp(socket) = &self.sink {
+            self.stream.attach_direct(self.id, socket.clone(), &self.info);
+        }
+        tokio::spawn(self.run());
+    }
+
     /// Relays until the subscription ends; audits a cut-off.
-    pub async fn run(mut self) {
+    async fn run(mut self) {
         let end = self.relay().await;
+        // Detaches a direct sink first: nothing is written to it from here on.
         self.stream.unsubscribe(self.id);
         self.state.forget_control(&self.stream.id, self.id);
         match end {
@@ -106,6 +117,12 @@ impl Subscriber {
         let mut label_changes = self.stream.label_changes();
         let mut pending: Option<Bytes> = None;
         let mut stopping = self.state.stopping();
+        // A UDP sink is written by the ingest task: this task does not read the ring, and an unread receiver
+        // would only keep the ring's datagrams alive.
+        let reads_ring = !matches!(self.sink, Sink::Udp(_));
+        if !reads_ring {
+            self.rx = None;
+        }
         loop {
             let http = match &self.sink {
                 Sink::Http(tx) => Some(tx.clone()),
@@ -118,7 +135,9 @@ impl Subscriber {
                     return End::Closed("the node is shutting down");
                 }
                 _ = ticker.tick() => {
-                    self.count_lag();
+                    if reads_ring {
+                        self.count_lag();
+                    }
                     if let Err(end) = self.recheck() {
                         return end;
                     }
@@ -141,15 +160,11 @@ impl Subscriber {
                 () = async { if let Some(tx) = &http { tx.closed().await } else { std::future::pending().await } }, if pending.is_none() => {
                     return End::Closed("the HTTP client went away");
                 }
-                msg = self.rx.recv(), if pending.is_none() => match msg {
+                msg = async { match self.rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } }, if pending.is_none() && reads_ring => match msg {
                     Ok(b) => match &mut self.sink {
                         Sink::Http(_) => pending = Some(b),
-                        Sink::Udp(socket) => {
-                            // A refused send (nobody listening yet) is not the end of the subscription.
-                            if socket.send(&b).await.is_ok() {
-                                self.info.sent.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
+                        // Written by the ingest task; this receiver is not polled.
+                        Sink::Udp(_) => {}
                         Sink::Srt(socket) => {
                             if super::srt_output::send(socket, b).await.is_err() {
                                 return End::Closed("the SRT viewer went away");
@@ -169,8 +184,9 @@ impl Subscriber {
     /// A subscriber blocked on a slow sink does not read the ring, so the ring's drop-oldest would only be counted
     /// when it reads again: skip it forward now, so its drop counter tells the truth while it is stalled.
     fn count_lag(&mut self) {
-        if self.rx.len() > super::stream::SUBSCRIBER_QUEUE
-            && let Err(broadcast::error::TryRecvError::Lagged(n)) = self.rx.try_recv()
+        if let Some(rx) = self.rx.as_mut()
+            && rx.len() > super::stream::SUBSCRIBER_QUEUE
+            && let Err(broadcast::error::TryRecvError::Lagged(n)) = rx.try_recv()
         {
             self.info.drops.fetch_add(n, Ordering::Relaxed);
         }
