@@ -31,6 +31,8 @@ use redoubt_testkit::{Credential, TestNode, redoubt_command};
 use redoubt_ztdf::{KasTarget, KeyShare, SystemRandomSource, TdfReader};
 
 const CLIENTS: usize = 32;
+/// Key access objects per request in the bulk run (the v2 body; a client opening several objects at once).
+const BULK: usize = 8;
 const LABEL: &str = r#"<originatorConfidentialityLabel xmlns="urn:nato:stanag:4774:confidentialitymetadatalabel:1:0" ReviewDateTime="2030-01-01T00:00:00Z"><ConfidentialityInformation><PolicyIdentifier URI="urn:oid:1.3.26.1.3.1">NATO</PolicyIdentifier><Classification>CONFIDENTIAL</Classification><Category TagName="Releasable To" Type="PERMISSIVE" URI="urn:oid:1.3.26.1.4.2"><GenericValue>FRA</GenericValue></Category></ConfidentialityInformation><CreationDateTime>2025-01-01T09:00:00Z</CreationDateTime></originatorConfidentialityLabel>"#;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -162,7 +164,16 @@ fn process_cpu(pid: u32) -> Duration {
     Duration::from_nanos(ns)
 }
 
-fn service(node: &TestNode, ids: &Path, tdf: &Path, clients: usize, per_client: usize) -> Service {
+/// `clients` threads each sending `per_client` rewrap requests of `kaos` key access objects (the file's one,
+/// repeated under distinct ids: each is unwrapped, decided, audited and rewrapped on its own).
+fn service(
+    node: &TestNode,
+    ids: &Path,
+    tdf: &Path,
+    clients: usize,
+    per_client: usize,
+    kaos: usize,
+) -> Service {
     let reader = TdfReader::open(std::fs::File::open(tdf).unwrap()).unwrap();
     let ei = reader.manifest().encryption_information.clone();
     let policy = reader.policy().unwrap();
@@ -183,10 +194,12 @@ fn service(node: &TestNode, ids: &Path, tdf: &Path, clients: usize, per_client: 
                 client_public_key: session.public_pem(),
                 requests: vec![PolicyRequest {
                     policy: PolicyRef { id: policy.uuid.clone(), body: ei.policy.clone() },
-                    key_access_objects: vec![KaoRequest {
-                        id: "kao-0".into(),
-                        key_access_object: ei.key_access[0].clone(),
-                    }],
+                    key_access_objects: (0..kaos)
+                        .map(|i| KaoRequest {
+                            id: format!("kao-{i}"),
+                            key_access_object: ei.key_access[0].clone(),
+                        })
+                        .collect(),
                     algorithm: None,
                 }],
             }
@@ -203,7 +216,8 @@ fn service(node: &TestNode, ids: &Path, tdf: &Path, clients: usize, per_client: 
                 assert_eq!(resp.status(), 200);
                 let parsed = RewrapResponse::parse(&resp.text().unwrap()).unwrap();
                 let results = session.open_results(&parsed);
-                assert!(results[0].share.is_ok(), "a rewrap was refused");
+                assert_eq!(results.len(), kaos);
+                assert!(results.iter().all(|r| r.share.is_ok()), "a rewrap was refused");
                 times.push(t.elapsed());
             }
             times
@@ -222,6 +236,35 @@ fn service(node: &TestNode, ids: &Path, tdf: &Path, clients: usize, per_client: 
         p99: percentile(&all, 0.99),
         server_cpu: server / all.len() as u32,
     }
+}
+
+/// The node's CPU per request for the cheapest authenticated request on the same connections (`GET
+/// /kas/v2/kas_public_key`, no crypto, no decision, no audit): the transport's floor (TLS records, HTTP,
+/// authentication of the connection's identity, tokio, the kernel's loopback TCP), which every rewrap pays too.
+fn transport_floor(node: &TestNode, ids: &Path, clients: usize, per_client: usize) -> Duration {
+    let url = format!("{}/kas/v2/kas_public_key?algorithm=ec:secp256r1", node.url);
+    let barrier = Arc::new(Barrier::new(clients + 1));
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let client =
+                node.client(&Credential::Files { cert: ids.join("alice.pem"), key: ids.join("alice.key") });
+            let (url, barrier) = (url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..per_client {
+                    let resp = client.get(&url).send().unwrap();
+                    assert_eq!(resp.status(), 200);
+                    std::hint::black_box(resp.text().unwrap());
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let cpu_before = process_cpu(node.pid());
+    for h in handles {
+        h.join().unwrap();
+    }
+    (process_cpu(node.pid()) - cpu_before) / (clients * per_client) as u32
 }
 
 fn main() {
@@ -275,8 +318,8 @@ fn main() {
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let (raw_p50, raw_cpu) = raw_cost(alg, raw_n);
-        let single = service(&node, &ids, &tdf, 1, per_client);
-        let loaded = service(&node, &ids, &tdf, CLIENTS, per_client);
+        let single = service(&node, &ids, &tdf, 1, per_client, 1);
+        let loaded = service(&node, &ids, &tdf, CLIENTS, per_client, 1);
         // With both cores busy, each request costs 2 / rps core-seconds (client work included).
         let cost = Duration::from_secs_f64(2.0 / loaded.rps);
         println!(
@@ -292,8 +335,26 @@ fn main() {
             us(loaded.server_cpu),
             us(loaded.server_cpu) / us(raw_cpu),
         );
+        let bulk = service(&node, &ids, &tdf, CLIENTS, per_client / 4, BULK);
+        let per_kao = bulk.server_cpu / BULK as u32;
+        println!(
+            "{:<14} bulk: {BULK} key access objects per request, {:.0} req/s ({:.0} objects/s), p50 {:.0} µs; node CPU \
+             per object {:.0} µs = {:.2} x raw",
+            name,
+            bulk.rps,
+            bulk.rps * BULK as f64,
+            us(bulk.p50),
+            us(per_kao),
+            us(per_kao) / us(raw_cpu),
+        );
     }
     pieces(if quick { 500 } else { 2000 });
+    let floor = transport_floor(&node, &ids, CLIENTS, per_client);
+    println!(
+        "transport floor: node CPU per authenticated GET /kas/v2/kas_public_key at {CLIENTS} clients {:.0} µs \
+         (TLS, HTTP, identity, tokio, loopback TCP: paid by every rewrap too)",
+        us(floor)
+    );
     println!(
         "p50/raw(1): one client's p50 latency over the raw unwrap+rewrap p50; cost/raw: core time per request at 32 \
          clients (2 cores / req/s, client included) over the raw CPU time; node CPU: the node process's CPU time per \

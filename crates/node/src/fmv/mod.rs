@@ -82,7 +82,7 @@ type Owned = (Arc<str>, Arc<subscriber::Control>);
 /// A stream's bound source, before its ingest task starts.
 enum Bound {
     Udp(tokio::net::UdpSocket),
-    Srt(srt_ingest::Bound),
+    Srt(Box<srt_ingest::Bound>),
 }
 
 /// Why the streams could not start.
@@ -127,7 +127,9 @@ impl FmvState {
                 |error| FmvStartError::Bind { id: c.id.clone(), source_addr: c.listen.to_string(), error };
             let socket = match c.listen {
                 source::Source::Udp(udp) => Bound::Udp(ingest::bind(udp).await.map_err(bind_error)?),
-                source::Source::Srt(srt) => Bound::Srt(srt_ingest::bind(srt).await.map_err(bind_error)?),
+                source::Source::Srt(srt) => {
+                    Bound::Srt(Box::new(srt_ingest::bind(srt).await.map_err(bind_error)?))
+                }
             };
             sockets.push((stream.clone(), socket));
             streams.insert(c.id.clone(), stream);
@@ -161,7 +163,7 @@ impl FmvState {
                     tokio::spawn(ingest::run(stream, socket, pdp.clone(), report));
                 }
                 Bound::Srt(bound) => {
-                    tokio::spawn(srt_ingest::run(stream, bound, pdp.clone(), report));
+                    tokio::spawn(srt_ingest::run(stream, *bound, pdp.clone(), report));
                 }
             }
         }
