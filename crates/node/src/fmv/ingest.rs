@@ -69,13 +69,26 @@ pub async fn run(stream: Arc<Stream>, socket: UdpSocket, pdp: Arc<Pdp>, report: 
 pub fn start_analysis(stream: &Arc<Stream>, pdp: Arc<Pdp>, report: LabelReport) -> mpsc::SyncSender<Bytes> {
     let (to_analysis, analysis_rx) = mpsc::sync_channel::<Bytes>(ANALYSIS_QUEUE);
     let analysed = stream.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("fmv-{}", stream.id))
-        .spawn(move || analyse(&analysed, &analysis_rx, pdp.spif(), &report));
+    let spawned = std::thread::Builder::new().name(format!("fmv-{}", stream.id)).spawn(move || {
+        lower_priority(&analysed.id);
+        analyse(&analysed, &analysis_rx, pdp.spif(), &report)
+    });
     if let Err(e) = spawned {
         tracing::error!(stream = %stream.id, error = %e, "cannot start the analysis thread: relaying without it");
     }
     to_analysis
+}
+
+/// How much less CPU priority an analysis thread has than the relay (a nice value): under contention the
+/// scheduler runs the relay first, and the analysis catches up from its queue (or drops, counted).
+const ANALYSIS_NICE: i32 = 10;
+
+/// Lowers the calling (analysis) thread's priority; telemetry is best effort, the relay is real time.
+fn lower_priority(stream: &str) {
+    let tid = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), ANALYSIS_NICE) {
+        tracing::debug!(stream, error = %e, "cannot lower the analysis thread's priority");
+    }
 }
 
 /// The relay path for one received datagram (a UDP datagram or an SRT message): counts it, hands a copy to the
