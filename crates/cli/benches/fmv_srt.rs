@@ -27,10 +27,11 @@
 //! SRT's receiver holds every message until its latency window (TSBPD) has passed, so every SRT hop adds about
 //! `L` plus the programs' own time: the direct and "UDP out" rows take one window, the SRT-out rows two. The p99
 //! ratio of the goal is diluted by those windows; the program also prints each relay's p50 above the
-//! direct row's, which is what the relay and its second hop add. (Measured: a libsrt viewer releases the node's
-//! SRT output about 0.8 L before its window, so the node's SRT-out rows are lower than the peer's for a reason that
-//! is not relay speed; see docs/benchmarks.md, "SRT relay against srt-live-transmit". The UDP-out rows compare the
-//! ingest hop like for like.)
+//! direct row's, which is what the relay and its second hop add. (Measured: the libsrt back feeder releases the
+//! node's SRT output early, by as long as it had listened before the node called, because srt-tokio 0.4's caller
+//! stamps its conclusion handshake with the listener's timestamp; so the node's SRT-out rows are lower than the
+//! peer's for a reason that is not relay speed. See docs/benchmarks.md, "SRT relay against srt-live-transmit". The
+//! UDP-out rows compare the ingest hop like for like.)
 //!
 //! CPU per stream: the relay processes' CPU time (`/proc/PID/task/*/schedstat`, every thread; summed over the 20
 //! `srt-live-transmit` relay processes, never the feeders) over the measurement, divided by its wall time and by
