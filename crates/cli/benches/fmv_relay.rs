@@ -18,8 +18,9 @@
 //!
 //! CPU per stream: the relay processes' CPU time (`/proc/PID/task/*/schedstat`, nanoseconds, every thread; summed
 //! over the 20 GStreamer processes) over the measurement, divided by its wall time and by 20 streams.
-//! Goals: p99 latency ≤ 1.2 × GStreamer's, CPU per stream ≤ 1.0 × GStreamer's. The SRT half of the issue is not
-//! built yet and is not measured here.
+//! Goals: p99 latency ≤ 1.2 × GStreamer's, CPU per stream ≤ 1.0 × GStreamer's. The SRT half of the issue is the
+//! `fmv_srt` bench (the node against `srt-live-transmit`); the load, receivers and CPU accounting of both live in
+//! `fmv_common`.
 //!
 //! The peer is not a dependency of the test suite: install it with
 //! `apt-get install -y gstreamer1.0-tools gstreamer1.0-plugins-good`; without `gst-launch-1.0` the program says so
@@ -36,239 +37,25 @@
     reason = "a benchmark program fails loudly"
 )]
 
-use std::net::UdpSocket;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+mod fmv_common;
 
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fmv_common::{
+    BITRATE, Children, DATAGRAM, Figures, Receiver, STREAMS, WARMUP, free_udp_ports, measure, median,
+    print_rows, processes_cpu, verdict,
+};
 use redoubt_testkit::{Credential, TestNode};
 use serde_json::json;
 
-const STREAMS: usize = 20;
-const BITRATE: f64 = 8_000_000.0;
-const TS: usize = 188;
-const DATAGRAM: usize = 7 * TS;
-const PID: u16 = 0x0100;
-const WARMUP: Duration = Duration::from_secs(1);
-/// Payload offset of the stamp in the first packet: after the 4-byte TS header.
-const STAMP: usize = 4;
-
-/// The sending time base shared by the sender and the receivers.
-fn ns_since(base: Instant) -> u64 {
-    base.elapsed().as_nanos() as u64
-}
-
-/// A datagram of 7 TS packets of `PID`, payload only, continuity counters `cc..cc+7`, filled with 0xFF.
-fn datagram_template() -> Vec<u8> {
-    let mut d = vec![0xFFu8; DATAGRAM];
-    for p in 0..7 {
-        let h = &mut d[p * TS..p * TS + 4];
-        h[0] = 0x47;
-        h[1] = 0x40 | (PID >> 8) as u8; // payload unit start, PID high bits
-        h[2] = (PID & 0xFF) as u8;
-        h[3] = 0x10; // payload only, cc set per send
-    }
-    d
-}
-
-/// `STREAMS` distinct free loopback ports. The sockets are held until all are drawn: a port drawn and released one
-/// at a time can come back twice, and two `udpsrc` (which binds with address reuse) on one port mix two streams.
-fn free_udp_ports() -> Vec<u16> {
-    let held: Vec<UdpSocket> = (0..STREAMS).map(|_| UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
-    held.iter().map(|s| s.local_addr().unwrap().port()).collect()
-}
-
-/// The GStreamer processes of one measurement, killed when dropped (also when the program fails).
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// One stream's receiver: its socket and what it measured.
-struct Receiver {
-    socket: UdpSocket,
-    port: u16,
-}
-
-impl Receiver {
-    fn new() -> Receiver {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-        let port = socket.local_addr().unwrap().port();
-        Receiver { socket, port }
-    }
-}
-
-/// Figures of one relay.
-struct Figures {
-    p50_us: f64,
-    p99_us: f64,
-    max_us: f64,
-    loss: f64,
-    /// CPU per stream, in % of one core.
-    cpu_pct: Option<f64>,
-    received: u64,
-}
-
-/// Sends the load to `targets` (one port per stream) and collects it at `receivers`, measuring for `duration`
-/// after the warm-up; `cpu` reads the relay's CPU time so far.
-fn measure(
-    targets: &[u16],
-    receivers: Vec<Receiver>,
-    duration: Duration,
-    cpu: &dyn Fn() -> Option<Duration>,
-) -> Figures {
-    let base = Instant::now();
-    let stop = Arc::new(AtomicBool::new(false));
-    // Datagrams sent at or after this time (ns since `base`) are measured; u64::MAX until the warm-up ends.
-    let measure_from = Arc::new(AtomicU64::new(u64::MAX));
-    let seen: Vec<Arc<AtomicU64>> = (0..STREAMS).map(|_| Arc::new(AtomicU64::new(0))).collect();
-    let mut handles = Vec::new();
-    for (i, r) in receivers.into_iter().enumerate() {
-        let (stop, measure_from, seen) = (stop.clone(), measure_from.clone(), seen[i].clone());
-        handles.push(std::thread::spawn(move || {
-            let mut latencies: Vec<u64> = Vec::with_capacity(1 << 14);
-            let mut seqs: Vec<u64> = Vec::with_capacity(1 << 14);
-            let mut buf = vec![0u8; 65536];
-            while !stop.load(Ordering::Relaxed) {
-                let Ok(n) = r.socket.recv(&mut buf) else { continue };
-                let now = ns_since(base);
-                seen.fetch_add(1, Ordering::Relaxed);
-                if n != DATAGRAM {
-                    continue;
-                }
-                let stamp = &buf[STAMP..STAMP + 24];
-                let stream = u64::from_le_bytes(stamp[0..8].try_into().unwrap());
-                let seq = u64::from_le_bytes(stamp[8..16].try_into().unwrap());
-                let sent = u64::from_le_bytes(stamp[16..24].try_into().unwrap());
-                assert_eq!(stream, i as u64, "a datagram of another stream arrived");
-                if sent >= measure_from.load(Ordering::Relaxed) {
-                    latencies.push(now.saturating_sub(sent));
-                    seqs.push(seq);
-                }
-            }
-            seqs.sort_unstable();
-            seqs.dedup();
-            (latencies, seqs.len() as u64)
-        }));
-    }
-
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut template = datagram_template();
-    let mut cc = [0u8; STREAMS];
-    let mut seq = [0u64; STREAMS];
-    let send = |i: usize, template: &mut Vec<u8>, cc: &mut [u8; STREAMS], seq: &mut [u64; STREAMS]| {
-        for p in 0..7 {
-            template[p * TS + 3] = 0x10 | (cc[i] & 0x0F);
-            cc[i] = cc[i].wrapping_add(1);
-        }
-        template[STAMP..STAMP + 8].copy_from_slice(&(i as u64).to_le_bytes());
-        template[STAMP + 8..STAMP + 16].copy_from_slice(&seq[i].to_le_bytes());
-        seq[i] += 1;
-        let now = ns_since(base);
-        template[STAMP + 16..STAMP + 24].copy_from_slice(&now.to_le_bytes());
-        // A refused send (nobody bound yet) is loss, not an error.
-        let _ = socket.send_to(template, ("127.0.0.1", targets[i]));
-    };
-
-    // Readiness: a datagram to every stream every 20 ms until every receiver has seen one (relays start).
-    let ready_deadline = Instant::now() + Duration::from_secs(15);
-    while seen.iter().any(|s| s.load(Ordering::Relaxed) == 0) {
-        assert!(Instant::now() < ready_deadline, "a relay never forwarded its first datagram");
-        for i in 0..STREAMS {
-            send(i, &mut template, &mut cc, &mut seq);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-
-    // The paced load: datagram k (all streams interleaved) is due at k / rate.
-    let per_stream = BITRATE / (DATAGRAM * 8) as f64;
-    let interval = Duration::from_secs_f64(1.0 / (per_stream * STREAMS as f64));
-    let start = Instant::now();
-    let warm_end = start + WARMUP;
-    let end = warm_end + duration;
-    let mut sent_from: Option<[u64; STREAMS]> = None;
-    let mut cpu_from = None;
-    let mut k: u64 = 0;
-    loop {
-        let now = Instant::now();
-        if now >= end {
-            break;
-        }
-        if sent_from.is_none() && now >= warm_end {
-            sent_from = Some(seq);
-            cpu_from = cpu().map(|c| (c, Instant::now()));
-            measure_from.store(ns_since(base), Ordering::Relaxed);
-        }
-        while start + interval.mul_f64(k as f64) <= now {
-            send((k % STREAMS as u64) as usize, &mut template, &mut cc, &mut seq);
-            k += 1;
-        }
-        let next = start + interval.mul_f64(k as f64);
-        if let Some(wait) = next.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-    }
-    let cpu_pct = cpu_from.and_then(|(c0, t0)| {
-        let c1 = cpu()?;
-        let wall = t0.elapsed().as_secs_f64();
-        Some((c1 - c0).as_secs_f64() / wall / STREAMS as f64 * 100.0)
-    });
-    let sent_from = sent_from.unwrap();
-    // Stragglers.
-    std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    let (mut expected, mut received) = (0u64, 0u64);
-    for (i, h) in handles.into_iter().enumerate() {
-        let (lat, distinct) = h.join().unwrap();
-        all.extend(lat);
-        received += distinct;
-        expected += seq[i] - sent_from[i];
-    }
-    all.sort_unstable();
-    let pct = |p: f64| {
-        if all.is_empty() {
-            f64::NAN
-        } else {
-            all[((all.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
-        }
-    };
-    Figures {
-        p50_us: pct(0.5),
-        p99_us: pct(0.99),
-        max_us: pct(1.0),
-        loss: 1.0 - received as f64 / expected as f64,
-        cpu_pct,
-        received,
-    }
-}
-
-/// CPU time of every thread of the processes so far (`/proc/PID/task/*/schedstat`, nanoseconds).
-fn processes_cpu(pids: &[u32]) -> Duration {
-    let mut ns: u64 = 0;
-    for pid in pids {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
-        for task in tasks.flatten() {
-            if let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) {
-                ns += text.split_whitespace().next().and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-            }
-        }
-    }
-    Duration::from_nanos(ns)
-}
+/// What is still in flight 300 ms after the last send is lost.
+const STRAGGLERS: Duration = Duration::from_millis(300);
 
 fn direct(duration: Duration) -> Figures {
-    let receivers: Vec<Receiver> = (0..STREAMS).map(|_| Receiver::new()).collect();
+    let receivers = Receiver::all();
     let targets: Vec<u16> = receivers.iter().map(|r| r.port).collect();
-    measure(&targets, receivers, duration, &|| None)
+    measure(&targets, receivers, duration, STRAGGLERS, &|| None)
 }
 
 /// The GStreamer pipeline of one stream, as run (the arguments after `gst-launch-1.0`).
@@ -286,8 +73,8 @@ fn gst_args(tuned: bool, src: u16, dst: u16) -> Vec<String> {
 }
 
 fn gstreamer(tuned: bool, duration: Duration) -> Figures {
-    let receivers: Vec<Receiver> = (0..STREAMS).map(|_| Receiver::new()).collect();
-    let targets = free_udp_ports();
+    let receivers = Receiver::all();
+    let targets = free_udp_ports(STREAMS);
     let children = Children(
         targets
             .iter()
@@ -303,8 +90,8 @@ fn gstreamer(tuned: bool, duration: Duration) -> Figures {
             })
             .collect(),
     );
-    let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
-    measure(&targets, receivers, duration, &|| Some(processes_cpu(&pids)))
+    let pids = children.pids();
+    measure(&targets, receivers, duration, STRAGGLERS, &|| Some(processes_cpu(&pids)))
 }
 
 struct NodeRelay {
@@ -316,7 +103,7 @@ struct NodeRelay {
 fn start_node() -> NodeRelay {
     let dir = tempfile::tempdir().unwrap();
     let mut config = String::new();
-    let ports = free_udp_ports();
+    let ports = free_udp_ports(STREAMS);
     for (i, port) in ports.iter().enumerate() {
         config.push_str(&format!(
             "[[fmv.streams]]\nid = \"s{i}\"\nlisten = \"udp://127.0.0.1:{port}\"\nclassification = \"CONFIDENTIAL\"\n\n"
@@ -336,7 +123,7 @@ fn node_relay(relay: &NodeRelay, duration: Duration) -> Figures {
     let ids = relay.dir.path().join("ids");
     let credential = Credential::Files { cert: ids.join("alice.pem"), key: ids.join("alice.key") };
     let client = relay.node.client(&credential);
-    let receivers: Vec<Receiver> = (0..STREAMS).map(|_| Receiver::new()).collect();
+    let receivers = Receiver::all();
     let mut subs = Vec::new();
     for (i, r) in receivers.iter().enumerate() {
         let resp = client
@@ -349,7 +136,7 @@ fn node_relay(relay: &NodeRelay, duration: Duration) -> Figures {
         subs.push(body["subscriber"].as_u64().unwrap());
     }
     let pid = relay.node.pid();
-    let figures = measure(&relay.ports, receivers, duration, &|| Some(processes_cpu(&[pid])));
+    let figures = measure(&relay.ports, receivers, duration, STRAGGLERS, &|| Some(processes_cpu(&[pid])));
     // The node's own count of what its subscribers lost to their queues (a slow-subscriber drop, not the network).
     let mut drops = 0;
     for (i, sub) in subs.iter().enumerate() {
@@ -401,22 +188,7 @@ fn main() {
             node_relay(&node, duration),
         ];
         println!("round {round}/{rounds}");
-        println!(
-            "  {:<22} {:>9} {:>9} {:>10} {:>8} {:>12} {:>10}",
-            "relay", "p50 µs", "p99 µs", "max µs", "loss %", "CPU %/stream", "received"
-        );
-        for (name, f) in names.iter().zip(&rows) {
-            println!(
-                "  {:<22} {:>9.0} {:>9.0} {:>10.0} {:>8.3} {:>12} {:>10}",
-                name,
-                f.p50_us,
-                f.p99_us,
-                f.max_us,
-                f.loss * 100.0,
-                f.cpu_pct.map_or("-".to_owned(), |c| format!("{c:.3}")),
-                f.received
-            );
-        }
+        print_rows(&names, &rows);
         let redoubt = &rows[3];
         let mut r = [0.0; 4];
         for (j, gst) in [&rows[1], &rows[2]].into_iter().enumerate() {
@@ -432,14 +204,8 @@ fn main() {
         }
         ratios.push(r);
     }
-    let median = |j: usize| {
-        let mut v: Vec<f64> = ratios.iter().map(|r| r[j]).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let verdict = |x: f64, goal: f64| if x <= goal { "met" } else { "NOT met" };
     for (j, name) in [(0, names[1]), (1, names[2])] {
-        let (p99, cpu) = (median(2 * j), median(2 * j + 1));
+        let (p99, cpu) = (median(&ratios, 2 * j), median(&ratios, 2 * j + 1));
         println!(
             "median over {rounds} rounds, node / {name}: p99 {p99:.2} (goal <= 1.2: {}), CPU per stream {cpu:.2} \
              (goal <= 1.0: {})",

@@ -2,7 +2,7 @@
 //! caller (the test, with srt-tokio, packet-aligned; and ffmpeg's libsrt), real mTLS viewers over HTTP and an SRT
 //! listener of the test that the node calls. Each test proves one property: byte-identical relay both ways, one
 //! caller at a time with reconnects, refusal (audited, and before any connection) of an uncleared SRT
-//! subscriber, and KLV telemetry of an SRT-fed stream.
+//! subscriber, KLV telemetry of an SRT-fed stream, and an SRT output at the stream's own latency.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -322,4 +322,36 @@ fn an_encrypted_caller_does_not_stop_the_srt_ingest() {
     rt.block_on(send_ts(caller, &ts));
     let doc = env.wait_stream(|d| d["stats"]["packets"] == (ts.len() / TS) as u64);
     assert_eq!(doc["stats"]["dropped_bytes"], 0, "{doc}");
+}
+
+#[test]
+fn the_srt_output_offers_the_streams_latency() {
+    // SRT negotiates the larger of the two ends' latencies. The viewer asks for 20 ms and the stream is configured
+    // for 50 ms: the connection must run at 50 ms (the stream's), not at SRT's 120 ms default.
+    let env = Env::start();
+    let rt = runtime();
+    let port = free_udp_port();
+    let latency = Arc::new(Mutex::new(None));
+    let seen = latency.clone();
+    rt.spawn(async move {
+        let Ok(socket) = SrtSocket::builder()
+            .latency(Duration::from_millis(20))
+            .listen_on(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+        else {
+            return;
+        };
+        *seen.lock().unwrap() = Some(socket.settings().recv_tsbpd_latency);
+        // Hold the connection until the test ends.
+        std::future::pending::<()>().await;
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, created) = env.subscribe_srt("alice", &format!("srt://127.0.0.1:{port}"));
+    assert_eq!(status, 201, "{created}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while latency.lock().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the node never called the viewer");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(*latency.lock().unwrap(), Some(Duration::from_millis(50)));
 }

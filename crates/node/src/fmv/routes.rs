@@ -291,7 +291,7 @@ async fn subscribe_udp(
                 return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot open a UDP socket: {e}"));
             }
         },
-        Destination::Srt(addr) => match super::srt_output::connect(addr).await {
+        Destination::Srt(addr) => match super::srt_output::connect(addr, stream.source).await {
             Ok(s) => Sink::Srt(Box::new(s)),
             Err(e) => {
                 return error(
