@@ -7,6 +7,10 @@
 //! share is opened and checked. The client runs on the same two cores as the node: its signing, ECDH and TLS
 //! work is counted against the service. Timings are printed, never asserted.
 //!
+//! Also printed: a bulk run (8 key access objects per request, the v2 body) with the node's CPU per object, and the
+//! transport floor: the node's CPU per authenticated `GET /kas/v2/kas_public_key` on the same connections (no
+//! crypto, no decision, no audit), which every rewrap pays as well.
+//!
 //! Run: `cargo bench -p redoubt-cli --bench kas` (`-- --quick` for a quarter of the requests, `-- --only ec` or
 //! `-- --only rsa` for one key type).
 #![allow(
