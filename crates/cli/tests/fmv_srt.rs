@@ -355,3 +355,91 @@ fn the_srt_output_offers_the_streams_latency() {
     }
     assert_eq!(*latency.lock().unwrap(), Some(Duration::from_millis(50)));
 }
+
+/// `POST /fmv/streams/uav1/subscribers` with any body.
+fn post_subscriber(env: &Env, who: &str, body: &Value) -> (u16, Value) {
+    let resp = env
+        .node
+        .client(&env.credential(who))
+        .post(format!("{}/fmv/streams/uav1/subscribers", env.node.url))
+        .json(body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+/// Calls a listening node output with `stream_id` (within 5 s).
+async fn call_with_id(port: u16, stream_id: &str) -> std::io::Result<SrtSocket> {
+    let call = SrtSocket::builder()
+        .latency(Duration::from_millis(50))
+        .call(SocketAddr::from(([127, 0, 0, 1], port)), Some(stream_id));
+    tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer")))
+}
+
+#[test]
+fn a_listening_srt_output_takes_only_the_viewer_with_the_stream_id() {
+    let env = Env::start();
+    let rt = runtime();
+    let ts = vendored_ts();
+    let secret = "viewer-secret-0123456789";
+    // Bad requests: refused before anything listens.
+    let port = free_udp_port();
+    let srt = format!("srt://127.0.0.1:{port}");
+    for (body, needle) in [
+        (json!({"destination": srt, "mode": "listener"}), "needs a `streamid`"),
+        (json!({"destination": srt, "mode": "listener", "streamid": "short"}), "needs a `streamid`"),
+        (json!({"destination": srt, "streamid": secret}), "is for `\"mode\": \"listener\"`"),
+        (
+            json!({"destination": format!("udp://127.0.0.1:{port}"), "mode": "listener", "streamid": secret}),
+            "srt://",
+        ),
+        (json!({"destination": srt, "mode": "rendezvous"}), "unknown mode"),
+    ] {
+        let (status, doc) = post_subscriber(&env, "alice", &body);
+        assert_eq!(status, 400, "{body} -> {doc}");
+        assert!(doc["error"].as_str().unwrap().contains(needle), "{body} -> {doc}");
+    }
+    // An uncleared caller is refused before the node listens: nothing answers on the port.
+    let (status, doc) =
+        post_subscriber(&env, "bob", &json!({"destination": srt, "mode": "listener", "streamid": secret}));
+    assert_eq!(status, 403, "{doc}");
+    assert!(rt.block_on(call_with_id(port, secret)).is_err(), "the node listened for an uncleared requester");
+    // alice asks; the request waits until her viewer calls.
+    let request = {
+        let body = json!({"destination": srt, "mode": "listener", "streamid": secret, "lease_secs": 60});
+        let (client, url) = (env.node.client(&env.credential("alice")), env.node.url.clone());
+        std::thread::spawn(move || {
+            let resp = client.post(format!("{url}/fmv/streams/uav1/subscribers")).json(&body).send().unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().unwrap_or(Value::Null))
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // Another local process without the stream id is refused.
+    assert!(
+        rt.block_on(call_with_id(port, "not-the-viewer-secret")).is_err(),
+        "a caller without the id got in"
+    );
+    let viewer = rt.block_on(call_with_id(port, secret)).expect("the viewer with the stream id is accepted");
+    let (status, created) = request.join().unwrap();
+    assert_eq!(status, 201, "{created}");
+    // A second caller, even with the id, is refused: the output has its viewer.
+    assert!(rt.block_on(call_with_id(port, secret)).is_err(), "a second caller got in");
+    let received = Collector::default();
+    let sink = received.clone();
+    rt.spawn(async move {
+        let mut viewer = viewer;
+        while let Some(Ok((_, message))) = viewer.next().await {
+            sink.push(&message);
+        }
+    });
+    let caller = rt.block_on(call(env.port)).expect("the node accepts an SRT caller");
+    rt.block_on(send_ts(caller, &ts));
+    received.wait_for(ts.len(), Duration::from_secs(10));
+    assert_eq!(received.bytes(), ts, "the listening SRT output is not byte-identical");
+    let grants = env.audit("fmv:Subscribe");
+    assert_eq!(grants.iter().filter(|e| e["who"]["name"] == "alice" && e["decision"] == "allow").count(), 1);
+    assert_eq!(grants.iter().filter(|e| e["who"]["name"] == "bob" && e["decision"] == "deny").count(), 1);
+}

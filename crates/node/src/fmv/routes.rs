@@ -223,6 +223,41 @@ async fn live(
 struct UdpRequest {
     destination: String,
     lease_secs: Option<u64>,
+    /// `caller` (the node calls the viewer, the default) or `listener` (the viewer calls the node); SRT only.
+    mode: Option<String>,
+    /// The secret stream id the viewer presents when it calls (listener mode).
+    streamid: Option<String>,
+}
+
+/// How an SRT output connects.
+enum SrtMode {
+    Caller,
+    Listener(String),
+}
+
+/// Checks a request's `mode` and `streamid` against its destination.
+fn srt_mode(request: &UdpRequest, destination: Destination) -> Result<SrtMode, String> {
+    use super::srt_output::{MAX_STREAM_ID, MIN_STREAM_ID};
+    match (request.mode.as_deref(), &request.streamid, destination) {
+        (None | Some("caller"), None, _) => Ok(SrtMode::Caller),
+        (None | Some("caller"), Some(_), _) => {
+            Err("`streamid` is for `\"mode\": \"listener\"`, where the viewer calls the node".to_owned())
+        }
+        (Some("listener"), _, Destination::Udp(_)) => {
+            Err("`\"mode\": \"listener\"` is for an srt:// destination".to_owned())
+        }
+        (Some("listener"), Some(id), Destination::Srt(_))
+            if (MIN_STREAM_ID..=MAX_STREAM_ID).contains(&id.len())
+                && id.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(SrtMode::Listener(id.clone()))
+        }
+        (Some("listener"), _, Destination::Srt(_)) => Err(format!(
+            "`\"mode\": \"listener\"` needs a `streamid` of {MIN_STREAM_ID} to {MAX_STREAM_ID} printable ASCII \
+             characters: a secret the viewer presents when it calls (e.g. `srt://HOST:PORT?streamid=…`)"
+        )),
+        (Some(other), _, _) => Err(format!("unknown mode `{other}`: use `caller` or `listener`")),
+    }
 }
 
 async fn subscribe_udp(
@@ -246,6 +281,10 @@ async fn subscribe_udp(
     }
     let destination = match Destination::parse(&request.destination) {
         Ok(d) => d,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let mode = match srt_mode(&request, destination) {
+        Ok(m) => m,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     if !destination.addr().ip().is_loopback() {
@@ -284,24 +323,47 @@ async fn subscribe_udp(
         return r;
     }
     // Authorised first: an uncleared caller cannot make the node open a connection anywhere.
-    let sink = match destination {
-        Destination::Udp(addr) => match super::ingest::sender(addr) {
+    let sink = match (destination, &mode) {
+        (Destination::Udp(addr), _) => match super::ingest::sender(addr) {
             Ok(s) => Sink::Udp(Arc::new(s)),
             Err(e) => {
                 return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot open a UDP socket: {e}"));
             }
         },
-        Destination::Srt(addr) => match super::srt_output::connect(addr, stream.source).await {
-            Ok(s) => Sink::Srt(Box::new(s)),
-            Err(e) => {
-                return error(
-                    StatusCode::BAD_GATEWAY,
-                    &format!(
-                        "cannot connect to the SRT listener `{destination}`: {e}; is the viewer listening?"
-                    ),
-                );
+        (Destination::Srt(addr), SrtMode::Listener(stream_id)) => {
+            match super::srt_output::accept(addr, stream.source, stream_id).await {
+                Ok(s) => Sink::Srt(Box::new(s)),
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return error(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        &format!(
+                            "no viewer called `{destination}` with the stream id within {} s; start the player as \
+                             an SRT caller (`srt://{addr}?streamid=…`) while this request waits",
+                            super::srt_output::ACCEPT_TIMEOUT.as_secs()
+                        ),
+                    );
+                }
+                Err(e) => {
+                    return error(
+                        StatusCode::CONFLICT,
+                        &format!("cannot listen on `{destination}`: {e}; choose a free loopback port"),
+                    );
+                }
             }
-        },
+        }
+        (Destination::Srt(addr), SrtMode::Caller) => {
+            match super::srt_output::connect(addr, stream.source).await {
+                Ok(s) => Sink::Srt(Box::new(s)),
+                Err(e) => {
+                    return error(
+                        StatusCode::BAD_GATEWAY,
+                        &format!(
+                            "cannot connect to the SRT listener `{destination}`: {e}; is the viewer listening?"
+                        ),
+                    );
+                }
+            }
+        }
     };
     let dest_text = destination.to_string();
     let Some((sub_id, rx, info)) = stream.subscribe(&viewer.principal.name, &dest_text) else {

@@ -30,8 +30,8 @@ pub enum Sink {
     Http(mpsc::Sender<Bytes>),
     /// A non-blocking UDP socket connected to the destination.
     Udp(Arc<UdpSocket>),
-    /// An SRT connection to a listening viewer (`srt_output.rs`).
-    Srt(Box<srt_tokio::SrtSocket>),
+    /// An SRT connection to a viewer (`srt_output.rs`).
+    Srt(Box<super::srt_output::Output>),
 }
 
 /// Controls of a live subscriber shared with the routes that renew or end it.
@@ -165,8 +165,8 @@ impl Subscriber {
                         Sink::Http(_) => pending = Some(b),
                         // Written by the ingest task; this receiver is not polled.
                         Sink::Udp(_) => {}
-                        Sink::Srt(socket) => {
-                            if super::srt_output::send(socket, b).await.is_err() {
+                        Sink::Srt(output) => {
+                            if super::srt_output::send(&mut output.socket, b).await.is_err() {
                                 return End::Closed("the SRT viewer went away");
                             }
                             self.info.sent.fetch_add(1, Ordering::Relaxed);
