@@ -230,6 +230,8 @@ fn direct(run: &Run) -> Figures {
 enum Out {
     Srt,
     Udp,
+    /// The node's output in listener mode: the back feeder calls the node with its subscriber's stream id.
+    SrtCalled,
 }
 
 /// The peer's relay arguments for stream `i`, to SRT listener `q` or UDP port `q` (`source_time`: its default;
@@ -239,6 +241,7 @@ fn relay_args(source_time: bool, out: Out, latency_ms: u64, p: u16, q: u16) -> V
     let output = match out {
         Out::Srt => caller(q, latency_ms),
         Out::Udp => format!("udp://127.0.0.1:{q}"),
+        Out::SrtCalled => unreachable!("the peer relay has no listener-mode output row"),
     };
     peer_args(extra, listener(p, latency_ms), output)
 }
@@ -252,6 +255,7 @@ fn peer(run: &Run, source_time: bool, out: Out) -> Figures {
     let (back, to): (Children, Vec<u16>) = match out {
         Out::Srt => (run.back(q, &receivers), q.to_vec()),
         Out::Udp => (Children(Vec::new()), receivers.iter().map(|r| r.port).collect()),
+        Out::SrtCalled => unreachable!("the peer relay has no listener-mode output row"),
     };
     let mut relays =
         spawn(run.logs.path(), "relay", |i| relay_args(source_time, out, run.latency_ms, p[i], to[i]));
@@ -312,11 +316,42 @@ fn node_relay(relay: &NodeRelay, run: &Run, out: Out) -> Figures {
     let receivers = Receiver::all();
     let ports = ports(2 * STREAMS);
     let (a, q) = ports.split_at(STREAMS);
-    let back = if out == Out::Srt { run.back(q, &receivers) } else { Children(Vec::new()) };
+    let mut back = if out == Out::Srt { run.back(q, &receivers) } else { Children(Vec::new()) };
     let mut subs = Vec::new();
-    for (i, port) in q.iter().enumerate() {
+    if out == Out::SrtCalled {
+        // Each request waits until its viewer calls: all 20 in flight, then the back feeders call in.
+        let pending: Vec<_> = q
+            .iter()
+            .enumerate()
+            .map(|(i, port)| {
+                let (client, url) = (client.clone(), relay.node.url.clone());
+                let body = json!({"destination": format!("srt://127.0.0.1:{port}"), "mode": "listener",
+                    "streamid": format!("bench-viewer-secret-{i:04}"), "lease_secs": 600});
+                std::thread::spawn(move || {
+                    let resp = client
+                        .post(format!("{url}/fmv/streams/s{i}/subscribers"))
+                        .json(&body)
+                        .send()
+                        .unwrap();
+                    assert_eq!(resp.status(), 201, "{:?}", resp.text());
+                    resp.json::<serde_json::Value>().unwrap()["subscriber"].as_u64().unwrap()
+                })
+            })
+            .collect();
+        wait_bound(q, &mut Children(Vec::new()), run.logs.path(), "node-out");
+        let l = run.latency_ms;
+        back = spawn(run.logs.path(), "back-caller", |i| {
+            peer_args(
+                &[],
+                format!("{}&streamid=bench-viewer-secret-{i:04}", caller(q[i], l)),
+                format!("udp://127.0.0.1:{}", receivers[i].port),
+            )
+        });
+        subs = pending.into_iter().map(|t| t.join().unwrap()).collect();
+    }
+    for (i, port) in q.iter().enumerate().filter(|_| out != Out::SrtCalled) {
         let destination = match out {
-            Out::Srt => format!("srt://127.0.0.1:{port}"),
+            Out::Srt | Out::SrtCalled => format!("srt://127.0.0.1:{port}"),
             Out::Udp => format!("udp://127.0.0.1:{}", receivers[i].port),
         };
         let resp = client
@@ -410,10 +445,11 @@ fn main() {
         "redoubt node",
         "srt-live-transmit, UDP out",
         "redoubt node, UDP out",
+        "redoubt node, viewer calls",
     ];
     // (node row, peer row) of each comparison.
-    let pairs = [(3, 1), (3, 2), (5, 4)];
-    let mut ratios: Vec<[f64; 6]> = Vec::new();
+    let pairs = [(3, 1), (3, 2), (5, 4), (6, 1)];
+    let mut ratios: Vec<[f64; 8]> = Vec::new();
     for round in 1..=rounds {
         let rows = [
             direct(&run),
@@ -422,6 +458,7 @@ fn main() {
             node_relay(&node, &run, Out::Srt),
             peer(&run, true, Out::Udp),
             node_relay(&node, &run, Out::Udp),
+            node_relay(&node, &run, Out::SrtCalled),
         ];
         println!("round {round}/{rounds}");
         print_rows(&names, &rows);
@@ -442,7 +479,7 @@ fn main() {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
-        let mut r = [0.0; 6];
+        let mut r = [0.0; 8];
         for (j, &(node_row, peer_row)) in pairs.iter().enumerate() {
             let (redoubt, peer) = (&rows[node_row], &rows[peer_row]);
             r[2 * j] = redoubt.p99_us / peer.p99_us;
