@@ -443,3 +443,57 @@ fn a_listening_srt_output_takes_only_the_viewer_with_the_stream_id() {
     assert_eq!(grants.iter().filter(|e| e["who"]["name"] == "alice" && e["decision"] == "allow").count(), 1);
     assert_eq!(grants.iter().filter(|e| e["who"]["name"] == "bob" && e["decision"] == "deny").count(), 1);
 }
+
+#[test]
+fn cli_watch_out_srt_listener_prints_the_stream_id_the_player_calls_with() {
+    let env = Env::start();
+    let rt = runtime();
+    let ts = vendored_ts();
+    let port = free_udp_port();
+    let ids = env.dir.path().join("ids");
+    let mut watch = redoubt_command()
+        .args([
+            "fmv",
+            "watch",
+            "uav1",
+            "--out",
+            &format!("srt://127.0.0.1:{port}?mode=listener"),
+            "--seconds",
+            "6",
+        ])
+        .args(["--url", &env.node.url, "--data-dir"])
+        .arg(&env.node.data_dir)
+        .arg("--cert")
+        .arg(ids.join("alice.pem"))
+        .arg("--key")
+        .arg(ids.join("alice.key"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first line names the stream id to call with.
+    let mut stderr = std::io::BufReader::new(watch.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    let stream_id =
+        line.split("streamid=").nth(1).and_then(|rest| rest.split('\'').next()).unwrap().to_owned();
+    assert_eq!(stream_id.len(), 48, "{line}");
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    std::thread::sleep(Duration::from_millis(500));
+    let viewer =
+        rt.block_on(call_with_id(port, &stream_id)).expect("the player with the printed id is accepted");
+    let received = Collector::default();
+    let sink = received.clone();
+    rt.spawn(async move {
+        let mut viewer = viewer;
+        while let Some(Ok((_, message))) = viewer.next().await {
+            sink.push(&message);
+        }
+    });
+    env.wait_stream(|d| d["stats"]["subscribers"] == 1);
+    let caller = rt.block_on(call(env.port)).unwrap();
+    rt.block_on(send_ts(caller, &ts));
+    received.wait_for(ts.len(), Duration::from_secs(10));
+    assert_eq!(received.bytes(), ts, "srt listener watch is not byte-identical");
+    assert!(watch.wait().unwrap().success());
+    env.wait_stream(|d| d["stats"]["subscribers"] == 0);
+}

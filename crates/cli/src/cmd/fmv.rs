@@ -39,7 +39,7 @@ pub enum FmvCommand {
     Watch {
         /// The stream id (`redoubt fmv list`)
         id: String,
-        /// `FILE.ts`, `-` for stdout, `udp://127.0.0.1:PORT`, or `srt://127.0.0.1:PORT` (an SRT listener the node calls); loopback only in this build
+        /// `FILE.ts`, `-` for stdout, `udp://127.0.0.1:PORT`, or `srt://127.0.0.1:PORT` (an SRT listener the node calls), or `srt://127.0.0.1:PORT?mode=listener` (the node listens; call it with the printed stream id within 10 s); loopback only in this build
         #[arg(long, value_name = "DEST")]
         out: String,
         /// Stop after this many seconds [default: until the stream or the access ends]

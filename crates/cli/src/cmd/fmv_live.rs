@@ -4,7 +4,9 @@
 //! `watch --out FILE.ts` or `-` reads `GET /fmv/streams/{id}/live` (the TS packets, unchanged);
 //! `watch --out udp://127.0.0.1:PORT` asks the node to send the packets there itself (a UDP subscriber with a
 //! 30 s lease that this command renews, and ends when it stops; if it is killed, the lease runs out);
-//! `--out srt://127.0.0.1:PORT` does the same with the node calling an SRT listener there.
+//! `--out srt://127.0.0.1:PORT` does the same with the node calling an SRT listener there;
+//! `--out 'srt://127.0.0.1:PORT?mode=listener'` has the node listen there instead, for a player that calls it with
+//! the random stream id this command prints (the node waits 10 s for it).
 //! Exit codes: 0 done, 1 refused by the node, 2 usage error or unreachable node.
 
 use std::io::{Read, Write};
@@ -129,11 +131,19 @@ pub fn watch(node: &NodeArgs, id: &str, out: &str, seconds: Option<u64>) -> Resu
 }
 
 fn watch_udp(client: &NodeClient, id: &str, out: &str, until: Option<Instant>) -> Result<ExitCode> {
-    let created = client.call(
-        reqwest::Method::POST,
-        &format!("/fmv/streams/{id}/subscribers"),
-        Some(json!({"destination": out, "lease_secs": LEASE_SECS})),
-    )?;
+    let request = match out.strip_suffix("?mode=listener") {
+        Some(destination) => {
+            let stream_id = random_stream_id()?;
+            eprintln!(
+                "the node listens on {destination} for stream `{id}`: within 10 s, start the player as a caller with \
+                 this stream id, e.g. ffplay '{destination}?streamid={stream_id}'"
+            );
+            json!({"destination": destination, "mode": "listener", "streamid": stream_id, "lease_secs": LEASE_SECS})
+        }
+        None => json!({"destination": out, "lease_secs": LEASE_SECS}),
+    };
+    let created =
+        client.call(reqwest::Method::POST, &format!("/fmv/streams/{id}/subscribers"), Some(request))?;
     let Some(sub) = at(&created, "/subscriber").as_u64() else {
         bail!("the node answered without a subscriber id")
     };
@@ -165,4 +175,12 @@ fn watch_udp(client: &NodeClient, id: &str, out: &str, until: Option<Instant>) -
         bail!("the node answered {} to ending subscriber {sub}", resp.status());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A fresh secret stream id for a listener-mode SRT output: 24 random bytes in hex.
+fn random_stream_id() -> Result<String> {
+    use redoubt_ztdf::RandomSource;
+    let mut bytes = [0u8; 24];
+    redoubt_ztdf::SystemRandomSource::new().fill(&mut bytes).context("no random bytes for the stream id")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

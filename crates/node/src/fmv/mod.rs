@@ -11,7 +11,7 @@
 //! | `source.rs` | a stream's source (`udp://`, `srt://`) and a pushed subscriber's destination (pure) |
 //! | `ingest.rs` | the UDP sockets, the relay path and the analysis thread |
 //! | `srt_ingest.rs` | the SRT listener of an `srt://` stream: one caller at a time, into the same relay path |
-//! | `srt_output.rs` | an SRT subscriber's connection: the node calls a listening viewer |
+//! | `srt_output.rs` | an SRT subscriber's connection: the node calls a listening viewer, or (listener mode) the viewer calls it |
 //! | `subscriber.rs` | a subscriber: its sink, its periodic re-check, its cut-off |
 //! | `routes.rs` | the `/fmv/…` routes |
 //! | `segment.rs` | cutting a recorded stream into segments on packet boundaries (pure) |
