@@ -1,5 +1,5 @@
 //! A subscriber: one task that reads the stream's broadcast ring and writes to its sink (an HTTP response body,
-//! or an SRT connection to a loopback listener), deciding again every [`RECHECK`] and whenever the stream's label
+//! or an SRT connection to a viewer on loopback), deciding again every [`RECHECK`] and whenever the stream's label
 //! changes. A UDP sink (a socket connected to a loopback destination) is written by the ingest task itself
 //! ([`Stream::attach_direct`]); its task only decides. A remote node is one more sink of the same kind.
 //!
