@@ -241,7 +241,7 @@ fn relay_args(source_time: bool, out: Out, latency_ms: u64, p: u16, q: u16) -> V
     let output = match out {
         Out::Srt => caller(q, latency_ms),
         Out::Udp => format!("udp://127.0.0.1:{q}"),
-        Out::SrtCalled => unreachable!("the peer relay has no listener-mode output row"),
+        Out::SrtCalled => panic!("the peer relay has no listener-mode output row"),
     };
     peer_args(extra, listener(p, latency_ms), output)
 }
@@ -255,7 +255,7 @@ fn peer(run: &Run, source_time: bool, out: Out) -> Figures {
     let (back, to): (Children, Vec<u16>) = match out {
         Out::Srt => (run.back(q, &receivers), q.to_vec()),
         Out::Udp => (Children(Vec::new()), receivers.iter().map(|r| r.port).collect()),
-        Out::SrtCalled => unreachable!("the peer relay has no listener-mode output row"),
+        Out::SrtCalled => panic!("the peer relay has no listener-mode output row"),
     };
     let mut relays =
         spawn(run.logs.path(), "relay", |i| relay_args(source_time, out, run.latency_ms, p[i], to[i]));
