@@ -356,6 +356,18 @@ fn the_srt_output_offers_the_streams_latency() {
     assert_eq!(*latency.lock().unwrap(), Some(Duration::from_millis(50)));
 }
 
+/// Collects what a connected SRT viewer receives.
+fn collect(rt: &Runtime, mut viewer: SrtSocket) -> Collector {
+    let received = Collector::default();
+    let sink = received.clone();
+    rt.spawn(async move {
+        while let Some(Ok((_, message))) = viewer.next().await {
+            sink.push(&message);
+        }
+    });
+    received
+}
+
 /// `POST /fmv/streams/uav1/subscribers` with any body.
 fn post_subscriber(env: &Env, who: &str, body: &Value) -> (u16, Value) {
     let resp = env
@@ -427,14 +439,7 @@ fn a_listening_srt_output_takes_only_the_viewer_with_the_stream_id() {
     assert_eq!(status, 201, "{created}");
     // A second caller, even with the id, is refused: the output has its viewer.
     assert!(rt.block_on(call_with_id(port, secret)).is_err(), "a second caller got in");
-    let received = Collector::default();
-    let sink = received.clone();
-    rt.spawn(async move {
-        let mut viewer = viewer;
-        while let Some(Ok((_, message))) = viewer.next().await {
-            sink.push(&message);
-        }
-    });
+    let received = collect(&rt, viewer);
     let caller = rt.block_on(call(env.port)).expect("the node accepts an SRT caller");
     rt.block_on(send_ts(caller, &ts));
     received.wait_for(ts.len(), Duration::from_secs(10));
@@ -481,14 +486,7 @@ fn cli_watch_out_srt_listener_prints_the_stream_id_the_player_calls_with() {
     std::thread::sleep(Duration::from_millis(500));
     let viewer =
         rt.block_on(call_with_id(port, &stream_id)).expect("the player with the printed id is accepted");
-    let received = Collector::default();
-    let sink = received.clone();
-    rt.spawn(async move {
-        let mut viewer = viewer;
-        while let Some(Ok((_, message))) = viewer.next().await {
-            sink.push(&message);
-        }
-    });
+    let received = collect(&rt, viewer);
     env.wait_stream(|d| d["stats"]["subscribers"] == 1);
     let caller = rt.block_on(call(env.port)).unwrap();
     rt.block_on(send_ts(caller, &ts));
