@@ -91,15 +91,7 @@ impl Env {
 
     /// `POST /fmv/streams/uav1/subscribers` with an SRT destination.
     fn subscribe_srt(&self, who: &str, destination: &str) -> (u16, Value) {
-        let resp = self
-            .node
-            .client(&self.credential(who))
-            .post(format!("{}/fmv/streams/uav1/subscribers", self.node.url))
-            .json(&json!({"destination": destination, "lease_secs": 60}))
-            .send()
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().unwrap_or(Value::Null))
+        post_subscriber(self, who, &json!({"destination": destination, "lease_secs": 60}))
     }
 
     fn audit(&self, action: &str) -> Vec<Value> {
